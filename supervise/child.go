@@ -1,0 +1,429 @@
+package supervise
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultSignals are the signals forwarded to the child when Child.Signals
+// is nil.
+var DefaultSignals = []os.Signal{
+	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT,
+	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGPWR,
+}
+
+// DefaultWaitDelay is how long Wait keeps draining stderr after the child
+// exited when Child.WaitDelay is zero.
+const DefaultWaitDelay = 2 * time.Second
+
+// pipeSize is the size the stderr pipe is grown to: large enough that a
+// runtime writing a dump in small writes rarely waits for the reader.
+const pipeSize = 1 << 20
+
+// readSize is the size of one read from the stderr pipe.
+const readSize = 256 << 10
+
+// Child runs one command with prodwrap's I/O, signal and exit-status rules.
+// Set its fields, then call Start and Wait (or Run). A Child runs once.
+type Child struct {
+	// Path is the command to run. A name without a slash is looked up in
+	// PATH, as exec.Command does.
+	Path string
+	// Args are the command's arguments, not including the program name.
+	Args []string
+	// Env is the child's environment; nil means prodwrap's own.
+	Env []string
+	// Dir is the child's working directory; "" means prodwrap's.
+	Dir string
+
+	// Stdin and Stdout are given to the child as they are: the child
+	// inherits the file descriptors. nil means os.Stdin and os.Stdout.
+	Stdin, Stdout *os.File
+
+	// Stderr receives the child's stderr, byte for byte, each read written
+	// at once. nil means os.Stderr. When writing fails, the child's stderr
+	// is still drained and captured; the first error is logged.
+	Stderr io.Writer
+
+	// Signals are forwarded to the child. nil means DefaultSignals. SIGCHLD,
+	// SIGURG and the fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+	// SIGSYS) are never forwarded, whatever the list says.
+	Signals []os.Signal
+
+	// ProcessGroup sends forwarded signals to the child's whole process
+	// group (tini -g), reaching the grandchildren too. The default signals
+	// only the child.
+	ProcessGroup bool
+
+	// Subreaper makes prodwrap a child subreaper (PR_SET_CHILD_SUBREAPER)
+	// so that orphaned descendants are re-parented to it and reaped. As
+	// PID 1 prodwrap reaps orphans whatever this says.
+	Subreaper bool
+
+	// WaitDelay bounds how long Wait keeps reading stderr after the child
+	// exited, for grandchildren that hold it open. 0 means DefaultWaitDelay.
+	WaitDelay time.Duration
+
+	// Capture says what is kept of stderr for the report.
+	Capture Capture
+
+	// Logger receives prodwrap's own messages about the child (forwarded
+	// signals, stderr write errors). nil discards them.
+	Logger *slog.Logger
+
+	// StartProcess, when set, replaces the real start of cmd; tests use it.
+	startHook func(cmd *exec.Cmd) error
+
+	cmd      *exec.Cmd
+	started  time.Time
+	capture  *capturer
+	readDone chan error
+	pr       *os.File
+	sigs     chan os.Signal
+	reaper   *reaper
+	ttyFd    int // the terminal whose foreground group the child got, or -1
+	waitOnce sync.Once
+	result   *Result
+	waitErr  error
+}
+
+// Result describes how the child ended.
+type Result struct {
+	// PID is the child's process id.
+	PID int
+	// ExitCode is the status prodwrap returns: the child's exit code, or
+	// 128+N when signal N killed it.
+	ExitCode int
+	// Signal is the signal that killed the child, 0 when it exited.
+	Signal syscall.Signal
+	// CoreDumped reports whether the kernel wrote a core dump.
+	CoreDumped bool
+	// Started and Ended bracket the child's run.
+	Started, Ended time.Time
+	// Tail holds the last lines written before the dump (before the exit
+	// when there was no dump), oldest first, without their newlines.
+	Tail []string
+	// Dump is the captured crash dump, nil when no line started one. The
+	// caller closes it.
+	Dump *Dump
+	// OutputTruncated is true when stderr was still open WaitDelay after
+	// the child exited (a grandchild holds it) and reading stopped.
+	OutputTruncated bool
+	// LastLineOpen is true when the child's stderr did not end with a
+	// newline.
+	LastLineOpen bool
+}
+
+// Uptime is how long the child ran.
+func (r *Result) Uptime() time.Duration { return r.Ended.Sub(r.Started) }
+
+// StartError is returned by Start when the command could not be started.
+// Code is the exit status prodwrap returns for it: 127 when the command was
+// not found, 126 when it was found but could not be executed, 125 otherwise.
+type StartError struct {
+	Path string
+	Code int
+	Err  error
+}
+
+func (e *StartError) Error() string { return fmt.Sprintf("cannot start %s: %v", e.Path, e.Err) }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// ExitCode maps an error of Start or Wait to prodwrap's exit status: the
+// StartError's code, or 125 for any other failure of prodwrap's own.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if se, ok := errors.AsType[*StartError](err); ok {
+		return se.Code
+	}
+	return 125
+}
+
+// ErrStarted is returned by Start when the Child was already started.
+var ErrStarted = errors.New("supervise: child already started")
+
+// ErrNotStarted is returned by Wait when Start did not succeed.
+var ErrNotStarted = errors.New("supervise: child not started")
+
+// Run starts the child and waits for it.
+func (c *Child) Run() (*Result, error) {
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return c.Wait()
+}
+
+func (c *Child) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// Start starts the child. Forwarding of signals begins with it.
+func (c *Child) Start() error {
+	if c.cmd != nil {
+		return ErrStarted
+	}
+	cmd := exec.Command(c.Path, c.Args...)
+	c.cmd = cmd
+	if cmd.Err != nil {
+		return startError(c.Path, cmd.Err)
+	}
+	cmd.Env = c.Env
+	cmd.Dir = c.Dir
+	cmd.Stdin = orFile(c.Stdin, os.Stdin)
+	cmd.Stdout = orFile(c.Stdout, os.Stdout)
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return &StartError{Path: c.Path, Code: 125, Err: fmt.Errorf("stderr pipe: %w", err)}
+	}
+	// A failure to grow the pipe costs speed, not correctness.
+	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
+	cmd.Stderr = pw
+
+	c.ttyFd = -1
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if fd, ok := foregroundTTY(cmd.Stdin.(*os.File)); ok {
+		attr.Foreground = true
+		attr.Ctty = fd
+		c.ttyFd = fd
+	}
+	cmd.SysProcAttr = attr
+
+	if c.Subreaper || os.Getpid() == 1 {
+		if c.Subreaper && os.Getpid() != 1 {
+			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+				pr.Close()
+				pw.Close()
+				return &StartError{Path: c.Path, Code: 125, Err: fmt.Errorf("become child subreaper: %w", err)}
+			}
+		}
+		c.reaper = startReaper(c.logger())
+	}
+
+	// Signals are caught from before the fork, so none sent while the child
+	// starts is lost; they are forwarded once it runs.
+	c.sigs = make(chan os.Signal, 32)
+	signal.Notify(c.sigs, forwardable(c.signals())...)
+
+	c.started = time.Now()
+	runtime.LockOSThread() // Pdeathsig is bound to the forking thread; see doc.go.
+	if c.startHook != nil {
+		err = c.startHook(cmd)
+	} else {
+		err = cmd.Start()
+	}
+	runtime.UnlockOSThread()
+	pw.Close()
+	if err != nil {
+		signal.Stop(c.sigs)
+		pr.Close()
+		if c.reaper != nil {
+			c.reaper.stop()
+		}
+		c.restoreTTY()
+		return startError(c.Path, err)
+	}
+	if c.reaper != nil {
+		c.reaper.setMain(cmd.Process.Pid)
+	}
+
+	c.pr = pr
+	c.capture = newCapturer(c.Capture)
+	c.readDone = make(chan error, 1)
+	out := c.Stderr
+	if out == nil {
+		out = os.Stderr
+	}
+	go c.pump(pr, out)
+	return nil
+}
+
+func (c *Child) signals() []os.Signal {
+	if c.Signals == nil {
+		return DefaultSignals
+	}
+	return c.Signals
+}
+
+// forwardable drops the signals that must never be forwarded.
+func forwardable(sigs []os.Signal) []os.Signal {
+	out := make([]os.Signal, 0, len(sigs))
+	for _, s := range sigs {
+		switch s {
+		case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGSEGV, syscall.SIGBUS,
+			syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS,
+			syscall.SIGKILL, syscall.SIGSTOP:
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func orFile(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}
+
+// startError classifies an error from exec.Command or Start.
+func startError(path string, err error) error {
+	code := 125
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, os.ErrNotExist), errors.Is(err, syscall.ENOENT):
+		code = 127
+	case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EACCES),
+		errors.Is(err, syscall.ENOEXEC), errors.Is(err, syscall.EISDIR):
+		code = 126
+	}
+	return &StartError{Path: path, Code: code, Err: err}
+}
+
+// pump is the stderr reader: it writes every read on at once and feeds the
+// capture. It stops at EOF or when the read end is closed by Wait.
+func (c *Child) pump(pr *os.File, out io.Writer) {
+	buf := make([]byte, readSize)
+	var writeErr error
+	for {
+		n, err := pr.Read(buf)
+		if n > 0 {
+			chunk := buf[:n]
+			if writeErr == nil {
+				if _, werr := out.Write(chunk); werr != nil {
+					writeErr = werr
+					c.logger().Warn("cannot write the child's stderr; still capturing it", "err", werr)
+				}
+			}
+			c.capture.write(chunk)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
+				err = nil
+			}
+			c.readDone <- err
+			return
+		}
+	}
+}
+
+// Wait forwards signals until the child exits, drains its stderr and
+// returns how it ended. Only the first call waits; later calls return the
+// same result.
+func (c *Child) Wait() (*Result, error) {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return nil, ErrNotStarted
+	}
+	c.waitOnce.Do(func() { c.result, c.waitErr = c.wait() })
+	return c.result, c.waitErr
+}
+
+type waitResult struct {
+	state *os.ProcessState
+	err   error
+}
+
+func (c *Child) wait() (*Result, error) {
+	waited := make(chan waitResult, 1)
+	go func() {
+		err := c.cmd.Wait()
+		waited <- waitResult{c.cmd.ProcessState, err}
+	}()
+
+	var wr waitResult
+loop:
+	for {
+		select {
+		case s := <-c.sigs:
+			c.forward(s)
+		case wr = <-waited:
+			break loop
+		}
+	}
+	ended := time.Now()
+	signal.Stop(c.sigs)
+	c.restoreTTY()
+
+	truncated := false
+	delay := c.WaitDelay
+	if delay <= 0 {
+		delay = DefaultWaitDelay
+	}
+	timer := time.NewTimer(delay)
+	var readErr error
+	select {
+	case readErr = <-c.readDone:
+	case <-timer.C:
+		truncated = true
+		c.pr.Close() // unblocks the reader
+		readErr = <-c.readDone
+	}
+	timer.Stop()
+	c.pr.Close()
+	if c.reaper != nil {
+		c.reaper.stop()
+	}
+
+	if wr.state == nil {
+		c.capture.close()
+		return nil, fmt.Errorf("wait for %s: %w", c.Path, wr.err)
+	}
+	if readErr != nil {
+		c.logger().Warn("reading the child's stderr failed", "err", readErr)
+	}
+	res := &Result{
+		PID:             wr.state.Pid(),
+		Started:         c.started,
+		Ended:           ended,
+		OutputTruncated: truncated,
+	}
+	if ws, ok := wr.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		res.Signal = ws.Signal()
+		res.ExitCode = 128 + int(ws.Signal())
+		res.CoreDumped = ws.CoreDump()
+	} else {
+		res.ExitCode = wr.state.ExitCode()
+	}
+	res.Tail, res.Dump, res.LastLineOpen = c.capture.finish()
+	return res, nil
+}
+
+// forward sends s to the child, or to its process group. A child that is
+// already gone is not an error.
+func (c *Child) forward(s os.Signal) {
+	sig, ok := s.(syscall.Signal)
+	if !ok {
+		return
+	}
+	pid := c.cmd.Process.Pid
+	var err error
+	if c.ProcessGroup {
+		err = syscall.Kill(-pid, sig)
+	} else {
+		err = c.cmd.Process.Signal(sig)
+	}
+	switch {
+	case err == nil:
+		c.logger().Debug("forwarded signal", "signal", unix.SignalName(sig), "pid", pid, "group", c.ProcessGroup)
+	case errors.Is(err, os.ErrProcessDone), errors.Is(err, syscall.ESRCH):
+	default:
+		c.logger().Warn("cannot forward signal", "signal", unix.SignalName(sig), "pid", pid, "err", err)
+	}
+}

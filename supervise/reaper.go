@@ -1,0 +1,119 @@
+package supervise
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// reaper reaps the zombies of orphaned descendants re-parented to prodwrap
+// (as PID 1 or a subreaper), never the main child: exec.Cmd.Wait owns that
+// one. It stops when stop is called.
+type reaper struct {
+	log     *slog.Logger
+	mainPID atomic.Int64
+	sigchld chan os.Signal
+	done    chan struct{}
+	wg      sync.WaitGroup
+	reaped  atomic.Int64
+}
+
+func startReaper(log *slog.Logger) *reaper {
+	r := &reaper{log: log, sigchld: make(chan os.Signal, 1), done: make(chan struct{})}
+	r.mainPID.Store(-1)
+	signal.Notify(r.sigchld, syscall.SIGCHLD)
+	r.wg.Add(1)
+	go r.loop()
+	return r
+}
+
+func (r *reaper) setMain(pid int) { r.mainPID.Store(int64(pid)) }
+
+func (r *reaper) loop() {
+	defer r.wg.Done()
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("reaper stopped by a bug", "panic", v)
+		}
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.done:
+			r.reapOrphans()
+			return
+		case <-r.sigchld:
+		case <-tick.C:
+		}
+		r.reapOrphans()
+	}
+}
+
+// reapOrphans waits for every zombie child of prodwrap except the main one.
+func (r *reaper) reapOrphans() {
+	main := int(r.mainPID.Load())
+	for _, pid := range zombieChildren(os.Getpid()) {
+		if pid == main || main < 0 {
+			continue
+		}
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if err != nil && !errors.Is(err, unix.ECHILD) {
+			r.log.Debug("cannot reap orphan", "pid", pid, "err", err)
+			continue
+		}
+		if wpid == pid {
+			r.reaped.Add(1)
+		}
+	}
+}
+
+func (r *reaper) stop() {
+	signal.Stop(r.sigchld)
+	close(r.done)
+	r.wg.Wait()
+}
+
+// zombieChildren lists the pids of ppid's children that are zombies, read
+// from /proc/<pid>/stat.
+func zombieChildren(ppid int) []int {
+	names, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := bytes.Fields(b[i+1:])
+		if len(f) < 2 || string(f[0]) != "Z" {
+			continue
+		}
+		if p, err := strconv.Atoi(string(f[1])); err != nil || p != ppid {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(name)))
+		if err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
