@@ -210,7 +210,8 @@ func helperFDInfo([]string) int {
 }
 
 // helperSupervisor runs helper args[0] (with args[1:]) under a Child as
-// prodwrap would, and exits with its status. On exit it prints its own peak
+// prodwrap would, and exits with its status. With SUPERVISOR_RAW=1, args is
+// the command line itself. On exit it prints its own peak
 // RSS to fd 3 when that is open, as "vmhwm <kB>".
 func helperSupervisor(args []string) int {
 	exe, _ := os.Executable()
@@ -221,6 +222,10 @@ func helperSupervisor(args []string) int {
 		ProcessGroup: os.Getenv("SUPERVISOR_GROUP") == "1",
 		Capture:      supervise.Capture{StartsDump: func(l []byte) bool { return strings.HasPrefix(string(l), "panic: ") }},
 	}
+	if os.Getenv("SUPERVISOR_RAW") == "1" {
+		c.Path, c.Args, c.Env = args[0], args[1:], nil
+	}
+	c.Capture.SpillDir = os.Getenv("SUPERVISOR_SPILL")
 	if d := os.Getenv("SUPERVISOR_WAITDELAY"); d != "" {
 		c.WaitDelay, _ = time.ParseDuration(d)
 	}
