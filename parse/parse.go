@@ -1,0 +1,819 @@
+package parse
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"sort"
+	"strings"
+)
+
+// ErrNoCrash is returned by Parse when the input holds no Go crash.
+var ErrNoCrash = errors.New("parse: no crash found")
+
+// Options tune Parse. The zero value of a cap means its default; use
+// DefaultOptions to see them.
+type Options struct {
+	// MainModule is the module path of the program ("example.com/api").
+	// When set, a frame is in_app when its package is main or lies in this
+	// module; otherwise file paths decide (see doc.go).
+	MainModule string
+	// MaxLine is the longest line kept, in bytes; the rest of a longer line
+	// is skipped. Default 64 KiB.
+	MaxLine int
+	// MaxFrames is the number of frames kept per goroutine. Default 256.
+	MaxFrames int
+	// MaxBuckets is the number of buckets kept; goroutines of further
+	// stacks are counted but not kept. Default 512.
+	MaxBuckets int
+	// MaxIDs is the number of goroutine ids kept per bucket. Default 8.
+	MaxIDs int
+	// MaxMessage caps the message, in bytes. Default 16 KiB.
+	MaxMessage int
+	// MaxRaces is the number of race reports kept. Default 16.
+	MaxRaces int
+
+	_ struct{}
+}
+
+// DefaultOptions returns the default caps.
+func DefaultOptions() Options {
+	return Options{
+		MaxLine:    64 << 10,
+		MaxFrames:  256,
+		MaxBuckets: 512,
+		MaxIDs:     8,
+		MaxMessage: 16 << 10,
+		MaxRaces:   16,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.MaxLine <= 0 {
+		o.MaxLine = d.MaxLine
+	}
+	if o.MaxFrames <= 0 {
+		o.MaxFrames = d.MaxFrames
+	}
+	if o.MaxBuckets <= 0 {
+		o.MaxBuckets = d.MaxBuckets
+	}
+	if o.MaxIDs <= 0 {
+		o.MaxIDs = d.MaxIDs
+	}
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = d.MaxMessage
+	}
+	if o.MaxRaces <= 0 {
+		o.MaxRaces = d.MaxRaces
+	}
+	return o
+}
+
+// maxNoise is how many lines of other text may follow a header that no
+// goroutine, signal or race block confirmed before the header is taken for
+// a log line ("exit status 2" and "FAIL pkg" are such noise, a running
+// program's log is not).
+const maxNoise = 2
+
+// maxRuntimeLines bounds the "runtime: " lines kept before a fatal error.
+const maxRuntimeLines = 16
+
+// Parse reads a child's stderr (log lines, then a dump) and returns the
+// crash that ended the process: the last dump in the input. It returns
+// ErrNoCrash when there is none, and the reader's error, wrapped, when
+// reading fails (io.EOF is the normal end).
+func Parse(r io.Reader, opts Options) (*Crash, error) {
+	p := newParser(opts.withDefaults())
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadSlice('\n')
+		switch {
+		case err == nil:
+			p.feed(line[:len(line)-1], false)
+		case errors.Is(err, bufio.ErrBufferFull):
+			p.feed(line, true)
+			// Skip what is left of the line beyond the buffer.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				p.skipped = true
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("parse: read: %w", err)
+			}
+			p.endLongLine()
+			if errors.Is(err, io.EOF) {
+				return p.finish()
+			}
+		case errors.Is(err, io.EOF):
+			if len(line) > 0 {
+				p.truncatedLast = true
+				p.feed(line, false)
+			}
+			return p.finish()
+		default:
+			return nil, fmt.Errorf("parse: read: %w", err)
+		}
+	}
+}
+
+type parser struct {
+	opts Options
+	seed maphash.Seed
+
+	long    []byte // a line longer than the reader's buffer, kept to MaxLine
+	skipped bool
+
+	truncatedLast bool
+
+	cur      *dumpState // the dump being read
+	best     *dumpState // the last dump that counts, once cur ends
+	runtimeL []string   // "runtime: " lines waiting for their fatal error
+	races    []Race
+	raceCut  bool
+}
+
+func newParser(o Options) *parser {
+	return &parser{opts: o, seed: maphash.MakeSeed()}
+}
+
+// feed takes one line without its newline. partial is true when the line
+// continues beyond the reader's buffer.
+func (p *parser) feed(line []byte, partial bool) {
+	if partial {
+		p.long = append(p.long[:0], line[:min(len(line), p.opts.MaxLine)]...)
+		return
+	}
+	if len(line) > p.opts.MaxLine {
+		line = line[:p.opts.MaxLine]
+		p.markTruncated()
+	}
+	p.line(line)
+}
+
+func (p *parser) endLongLine() {
+	p.markTruncated()
+	p.line(p.long)
+	p.long = p.long[:0]
+	p.skipped = false
+}
+
+func (p *parser) markTruncated() {
+	if p.cur != nil {
+		p.cur.crash.Truncated = true
+	}
+}
+
+// line handles one line of input.
+func (p *parser) line(raw []byte) {
+	l := bytes.TrimSuffix(raw, []byte{'\r'})
+	l = stripPrefix(l)
+	d := p.cur
+
+	if d != nil && d.race != nil {
+		p.raceLine(l)
+		return
+	}
+	switch {
+	case bytes.HasPrefix(l, prefixPanic):
+		p.startDump(KindPanic, l[len(prefixPanic):], false)
+		return
+	case bytes.HasPrefix(l, prefixFatal):
+		p.startDump(KindFatalError, l[len(prefixFatal):], false)
+		return
+	case bytes.HasPrefix(l, prefixRace):
+		p.startRace()
+		return
+	case bytes.HasPrefix(l, prefixRuntime):
+		if d != nil && d.phase == phaseHeader {
+			return // "runtime: sp=..." detail inside a dump's header
+		}
+		if len(p.runtimeL) < maxRuntimeLines {
+			p.runtimeL = append(p.runtimeL, string(l))
+		}
+		return
+	}
+	if name, ok := signalHeader(l); ok && isSignalReport(l) {
+		p.signalReport(name, l)
+		return
+	}
+	p.runtimeL = p.runtimeL[:0]
+
+	if d == nil {
+		p.midLineHeader(l)
+		return
+	}
+	if id, inner, ok := goroutineHeader(l); ok {
+		d.startGoroutine(p, id, inner)
+		return
+	}
+	if len(bytes.TrimSpace(l)) == 0 {
+		d.blank(p)
+		return
+	}
+	if !d.body(p, l) {
+		d.noise++
+		if d.noise > maxNoise && !d.confirmed {
+			p.dropCur()
+		}
+		if !d.confirmed {
+			return
+		}
+		p.midLineHeader(l)
+	}
+}
+
+// isSignalReport tells the runtime's "SIGSEGV: segmentation violation"
+// from a log line that happens to start with "SIGTERM: ".
+func isSignalReport(l []byte) bool {
+	rest := l[bytes.IndexByte(l, ':')+2:]
+	for _, c := range rest {
+		if !(('a' <= c && c <= 'z') || c == ' ' || c == '-') {
+			return false
+		}
+	}
+	return len(rest) > 0
+}
+
+// midLineHeader looks for a dump that starts in the middle of a line, after
+// a log line without its newline. Such a header must be confirmed by what
+// follows.
+func (p *parser) midLineHeader(l []byte) {
+	for _, h := range [][]byte{prefixPanic, prefixFatal} {
+		if i := bytes.Index(l, h); i > 0 {
+			kind := KindPanic
+			if h[0] == 'f' {
+				kind = KindFatalError
+			}
+			p.startDump(kind, l[i+len(h):], true)
+			return
+		}
+	}
+}
+
+// startDump begins a new dump; the one being read ends.
+func (p *parser) startDump(kind Kind, msg []byte, midLine bool) {
+	pre := p.runtimeL
+	p.endCur()
+	d := newDump(p, kind)
+	d.midLine = midLine
+	d.runtimeLines = append(d.runtimeLines, pre...)
+	p.runtimeL = p.runtimeL[:0]
+	d.setHeader(p, msg)
+	p.cur = d
+}
+
+func (p *parser) signalReport(name, l []byte) {
+	d := p.cur
+	if string(name) != "SIGQUIT" && d != nil && d.race == nil && (d.crash.Kind == KindPanic || d.crash.Kind == KindFatalError ||
+		d.crash.Kind == KindTimeout || d.crash.Kind == KindStackOverflow || d.crash.Kind == KindOOM || d.crash.Kind == KindDeadlock) {
+		// GOTRACEBACK=crash: the runtime aborts after printing the dump.
+		d.finishGoroutine(p)
+		if d.crash.Signal == nil {
+			d.crash.Signal = &Signal{Name: string(name)}
+		}
+		d.phase = phaseHeader
+		d.inSignalTail = true
+		return
+	}
+	p.endCur()
+	kind := KindSignal
+	if string(name) == "SIGQUIT" {
+		kind = KindSigquit
+	}
+	d = newDump(p, kind)
+	d.crash.Message = string(l[len(name)+2:])
+	d.crash.Signal = &Signal{Name: string(name)}
+	d.confirmed = false
+	p.cur = d
+}
+
+func (p *parser) startRace() {
+	if p.cur == nil || p.cur.crash.Kind != KindRace {
+		p.endCur()
+		p.cur = newDump(p, KindRace)
+		p.cur.crash.Message = "data race"
+	}
+	p.cur.race = &Race{}
+	p.cur.raceAccess = nil
+}
+
+func (p *parser) raceLine(l []byte) {
+	d := p.cur
+	t := bytes.TrimLeft(l, " \t")
+	switch {
+	case bytes.HasPrefix(l, prefixRaceEnd):
+		if len(p.races) < p.opts.MaxRaces {
+			p.races = append(p.races, *d.race)
+		} else {
+			p.raceCut = true
+		}
+		if d.crash.Goroutine == nil && len(d.race.Accesses) > 0 {
+			a := d.race.Accesses[0]
+			d.crash.Goroutine = &Goroutine{ID: a.Goroutine, State: "running", Frames: a.Frames}
+			d.crash.Message = "data race: " + raceSummary(a)
+		}
+		d.crash.Goroutines = max(d.crash.Goroutines, 0)
+		d.race = nil
+		d.confirmed = true
+	case len(t) == 0:
+		d.raceAccess = nil
+	default:
+		if op, addr, gid, ok := raceAccess(t); ok {
+			d.race.Accesses = append(d.race.Accesses, RaceAccess{Op: op, Addr: addr, Goroutine: gid})
+			d.raceAccess = &d.race.Accesses[len(d.race.Accesses)-1]
+			return
+		}
+		a := d.raceAccess
+		if a == nil {
+			return
+		}
+		if fn, args, ok := funcLine(t); ok && len(a.Frames) < p.opts.MaxFrames {
+			a.Frames = append(a.Frames, Frame{Function: string(fn), Package: packageOf(fn), Args: string(args)})
+			return
+		}
+		if file, n, off, ok := fileLine(l); ok && len(a.Frames) > 0 {
+			f := &a.Frames[len(a.Frames)-1]
+			if f.File == "" {
+				f.File, f.Line, f.Offset = string(file), n, string(off)
+			}
+		}
+	}
+}
+
+func raceSummary(a RaceAccess) string {
+	if a.Addr == "" {
+		return a.Op
+	}
+	return fmt.Sprintf("%s at %s by goroutine %d", a.Op, a.Addr, a.Goroutine)
+}
+
+// endCur ends the dump being read: it becomes the result if it counts.
+func (p *parser) endCur() {
+	d := p.cur
+	if d == nil {
+		return
+	}
+	d.finishGoroutine(p)
+	p.cur = nil
+	if d.confirmed || (!d.midLine && d.noise <= maxNoise) {
+		p.best = d
+	}
+}
+
+// dropCur forgets the dump being read: it was a log line.
+func (p *parser) dropCur() { p.cur = nil }
+
+func (p *parser) finish() (*Crash, error) {
+	if p.cur != nil {
+		if p.truncatedLast {
+			p.cur.crash.Truncated = true
+		}
+		if p.cur.race != nil {
+			// A race report cut short still counts.
+			p.cur.race.Accesses = append([]RaceAccess(nil), p.cur.race.Accesses...)
+			p.raceLine(prefixRaceEnd)
+		}
+		p.endCur()
+	}
+	if p.best == nil {
+		return nil, ErrNoCrash
+	}
+	c := p.best.result(p)
+	return c, nil
+}
+
+// Phases of a dump.
+const (
+	phaseHeader    = iota // after the header: message, [signal], PC=
+	phaseGoroutine        // inside a goroutine's stack
+	phaseBetween          // between goroutines
+	phaseRuntime          // inside a "runtime stack:" section
+)
+
+// dumpState is one dump being read.
+type dumpState struct {
+	crash        Crash
+	phase        int
+	confirmed    bool
+	midLine      bool
+	noise        int
+	msgDone      bool // the header's blank line was seen
+	inSignalTail bool
+	runtimeLines []string
+	panics       []string
+
+	haveCrashing bool
+	g            goroutineBuild
+
+	buckets     map[uint64]*bucketBuild
+	bucketOrder []*bucketBuild
+	bucketCut   int
+
+	race       *Race
+	raceAccess *RaceAccess
+
+	goroot string
+}
+
+type goroutineBuild struct {
+	active    bool
+	id        int
+	state     string
+	minutes   int
+	locked    bool
+	frames    []Frame
+	elided    bool
+	createdBy *CreatedBy
+	inCreated bool
+	hash      maphash.Hash
+}
+
+type bucketBuild struct {
+	b Bucket
+}
+
+func newDump(p *parser, kind Kind) *dumpState {
+	d := &dumpState{buckets: map[uint64]*bucketBuild{}}
+	d.crash.Kind = kind
+	d.g.hash.SetSeed(p.seed)
+	return d
+}
+
+// setHeader takes the text after "panic: " or "fatal error: ".
+func (d *dumpState) setHeader(p *parser, msg []byte) {
+	s := string(msg)
+	if strings.HasSuffix(s, string(suffixRepanicked)) {
+		s = strings.TrimSuffix(s, string(suffixRepanicked))
+		d.crash.Repanicked = true
+	} else if strings.HasSuffix(s, string(suffixRecovered)) {
+		s = strings.TrimSuffix(s, string(suffixRecovered))
+		d.crash.Repanicked = true
+	}
+	d.panics = append(d.panics, s)
+	d.crash.Message = capString(s, p.opts.MaxMessage)
+	if d.crash.Kind == KindPanic && strings.HasPrefix(s, "test timed out after ") {
+		d.crash.Kind = KindTimeout
+	}
+	if d.crash.Kind == KindFatalError {
+		d.crash.Kind = fatalKind(s)
+	}
+}
+
+func fatalKind(msg string) Kind {
+	switch {
+	case strings.HasPrefix(msg, "all goroutines are asleep - deadlock!"),
+		strings.HasPrefix(msg, "no goroutines (main called runtime.Goexit) - deadlock!"):
+		return KindDeadlock
+	case strings.HasPrefix(msg, "stack overflow"):
+		return KindStackOverflow
+	case msg == "out of memory", msg == "runtime: out of memory", strings.HasPrefix(msg, "out of memory"):
+		return KindOOM
+	}
+	return KindFatalError
+}
+
+func capString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// body handles a line of a dump that is not a header, a goroutine header
+// or blank. It reports whether the line belonged to the dump.
+func (d *dumpState) body(p *parser, l []byte) bool {
+	switch d.phase {
+	case phaseHeader:
+		return d.headerLine(p, l)
+	case phaseRuntime:
+		return true
+	case phaseGoroutine:
+		return d.frameLine(p, l)
+	case phaseBetween:
+		if bytes.HasPrefix(l, prefixRuntimeStk) {
+			d.phase = phaseRuntime
+			return true
+		}
+		if isRegisterLine(l) || bytes.HasPrefix(l, prefixPC) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *dumpState) headerLine(p *parser, l []byte) bool {
+	t := bytes.TrimLeft(l, " \t")
+	switch {
+	case bytes.HasPrefix(l, prefixSignal):
+		d.parseSignalLine(l)
+		d.confirmed = true
+		return true
+	case bytes.HasPrefix(l, prefixPC):
+		d.parsePCLine(l)
+		d.confirmed = true
+		return true
+	case bytes.HasPrefix(l, prefixCgoSignal):
+		d.crash.Message += " (" + string(prefixCgoSignal) + ")"
+		return true
+	case bytes.HasPrefix(l, prefixRuntimeStk):
+		d.phase = phaseRuntime
+		return true
+	case isRegisterLine(l):
+		return true
+	case d.msgDone || d.inSignalTail:
+		return false
+	case len(l) > 0 && (l[0] == '\t' || l[0] == ' ') && bytes.HasPrefix(t, prefixPanic):
+		// The chain of a re-panic: "panic: A [recovered]\n\tpanic: B".
+		s := string(t[len(prefixPanic):])
+		if strings.HasSuffix(s, string(suffixRecovered)) {
+			s = strings.TrimSuffix(s, string(suffixRecovered))
+		}
+		if strings.HasSuffix(s, string(suffixRepanicked)) {
+			s = strings.TrimSuffix(s, string(suffixRepanicked))
+		}
+		d.panics = append(d.panics, s)
+		d.crash.Repanicked = true
+		d.crash.Message = capString(s, p.opts.MaxMessage)
+		return true
+	case len(l) > 0 && (l[0] == '\t' || l[0] == ' ') && (d.crash.Kind == KindPanic || d.crash.Kind == KindTimeout):
+		// A multi-line panic message: Go 1.22+ indents continuation lines.
+		cont := l[1:]
+		if l[0] == ' ' {
+			cont = t
+		}
+		if len(d.crash.Message) < p.opts.MaxMessage {
+			d.crash.Message = capString(d.crash.Message+"\n"+string(cont), p.opts.MaxMessage)
+			d.panics[len(d.panics)-1] = d.crash.Message
+		}
+		return true
+	}
+	return false
+}
+
+// isRegisterLine matches the register dump after a signal report:
+//
+//	Regexp: ^(r[a-z0-9]+|[a-z]{2,3}|x[0-9]+|pc|sp|lr|fault)\s+0x[0-9a-f]+$
+func isRegisterLine(l []byte) bool {
+	i := bytes.IndexAny(l, " \t")
+	if i <= 0 || i > 7 {
+		return false
+	}
+	for _, c := range l[:i] {
+		if !(('a' <= c && c <= 'z') || isDigit(c)) {
+			return false
+		}
+	}
+	v := bytes.TrimLeft(l[i:], " \t")
+	return bytes.HasPrefix(v, []byte("0x")) && bytes.IndexAny(v, " \t") < 0
+}
+
+// parseSignalLine reads the line after a runtime panic's header:
+//
+//	Regexp: ^\[signal (SIG[A-Z]+|0x[0-9a-f]+)(: [^c]*)? code=(\S+) addr=(\S+) pc=(\S+)\]$
+//	Signature: [signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a1b2c]
+//	Signature: [signal 0xb code=0x1 addr=0x0 pc=0x4a1b2c] (Go ≤ 1.6)
+func (d *dumpState) parseSignalLine(l []byte) {
+	s := strings.TrimSuffix(strings.TrimPrefix(string(l), "[signal "), "]")
+	sig := &Signal{}
+	name := s
+	if i := strings.IndexAny(s, ": "); i >= 0 {
+		name = s[:i]
+	}
+	sig.Name = signalName(name)
+	sig.Code = field(s, "code=")
+	sig.Addr = field(s, "addr=")
+	sig.PC = field(s, "pc=")
+	d.crash.Signal = sig
+}
+
+// parsePCLine reads the line after a runtime signal report:
+//
+//	Signature: PC=0x46b2c1 m=0 sigcode=1 addr=0x0
+func (d *dumpState) parsePCLine(l []byte) {
+	s := string(l)
+	if d.crash.Signal == nil {
+		d.crash.Signal = &Signal{}
+	}
+	d.crash.Signal.PC = field(s, "PC=")
+	if c := field(s, "sigcode="); c != "" {
+		d.crash.Signal.Code = c
+	}
+	if a := field(s, "addr="); a != "" {
+		d.crash.Signal.Addr = a
+	}
+}
+
+func field(s, key string) string {
+	i := strings.Index(s, key)
+	if i < 0 {
+		return ""
+	}
+	v := s[i+len(key):]
+	if j := strings.IndexAny(v, " ]"); j >= 0 {
+		v = v[:j]
+	}
+	return v
+}
+
+// signalName turns the numeric signals of old Go versions into names.
+func signalName(s string) string {
+	names := map[string]string{
+		"0x1": "SIGHUP", "0x2": "SIGINT", "0x3": "SIGQUIT", "0x4": "SIGILL", "0x5": "SIGTRAP",
+		"0x6": "SIGABRT", "0x7": "SIGBUS", "0x8": "SIGFPE", "0x9": "SIGKILL", "0xa": "SIGUSR1",
+		"0xb": "SIGSEGV", "0xc": "SIGUSR2", "0xd": "SIGPIPE", "0xe": "SIGALRM", "0xf": "SIGTERM",
+	}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return s
+}
+
+func (d *dumpState) blank(p *parser) {
+	switch d.phase {
+	case phaseHeader:
+		d.msgDone = true
+	case phaseGoroutine:
+		d.finishGoroutine(p)
+		d.phase = phaseBetween
+	case phaseRuntime:
+		d.phase = phaseBetween
+	}
+}
+
+func (d *dumpState) startGoroutine(p *parser, id int, inner []byte) {
+	d.finishGoroutine(p)
+	d.confirmed = true
+	d.noise = 0
+	d.phase = phaseGoroutine
+	d.crash.Goroutines++
+	g := &d.g
+	g.active = true
+	g.id = id
+	g.state, g.minutes, g.locked = goroutineState(inner)
+	g.frames = g.frames[:0]
+	g.elided = false
+	g.createdBy = nil
+	g.inCreated = false
+	g.hash.Reset()
+	g.hash.WriteString(g.state)
+}
+
+// frameLine handles a line inside a goroutine's stack.
+func (d *dumpState) frameLine(p *parser, l []byte) bool {
+	g := &d.g
+	if file, n, off, ok := fileLine(l); ok {
+		if g.inCreated && g.createdBy != nil {
+			g.createdBy.File, g.createdBy.Line = string(file), n
+			g.inCreated = false
+			return true
+		}
+		if len(g.frames) > 0 {
+			f := &g.frames[len(g.frames)-1]
+			if f.File == "" {
+				f.File, f.Line, f.Offset = string(file), n, string(off)
+				g.hash.WriteString(f.File)
+				g.hash.WriteByte(byte(n))
+				g.hash.WriteByte(byte(n >> 8))
+				g.hash.WriteByte(byte(n >> 16))
+				if d.goroot == "" && f.Package == "runtime" {
+					if i := strings.LastIndex(f.File, "/src/runtime/"); i >= 0 {
+						d.goroot = f.File[:i+len("/src/")]
+					}
+				}
+			}
+		}
+		return true
+	}
+	t := bytes.TrimLeft(l, " \t")
+	if bytes.HasPrefix(t, prefixCreatedBy) {
+		c := t[len(prefixCreatedBy):]
+		cb := &CreatedBy{}
+		if i := bytes.Index(c, []byte(" in goroutine ")); i >= 0 {
+			cb.Goroutine = atoi(c[i+len(" in goroutine "):])
+			c = c[:i]
+		}
+		cb.Function = string(c)
+		g.createdBy = cb
+		g.inCreated = true
+		return true
+	}
+	if bytes.HasPrefix(t, prefixElided) || (bytes.HasPrefix(t, []byte("...")) && bytes.HasSuffix(t, []byte("frames elided..."))) {
+		g.elided = true
+		return true
+	}
+	if bytes.HasPrefix(t, prefixNoStack) {
+		return true
+	}
+	if fn, args, ok := funcLine(l); ok {
+		if len(g.frames) >= p.opts.MaxFrames {
+			g.elided = true
+			return true
+		}
+		g.frames = append(g.frames, Frame{Function: string(fn), Package: packageOf(fn), Args: string(args)})
+		g.hash.Write(fn)
+		return true
+	}
+	return false
+}
+
+// finishGoroutine ends the goroutine being read: the first one of a dump is
+// the crashing one, kept in full; the others go to buckets.
+func (d *dumpState) finishGoroutine(p *parser) {
+	g := &d.g
+	if !g.active {
+		return
+	}
+	g.active = false
+	if !d.haveCrashing {
+		d.haveCrashing = true
+		d.crash.Goroutine = &Goroutine{
+			ID: g.id, State: g.state, WaitMinutes: g.minutes, LockedToThread: g.locked,
+			Frames: append([]Frame(nil), g.frames...), FramesElided: g.elided, CreatedBy: g.createdBy,
+		}
+		if g.elided {
+			d.crash.Truncated = true
+		}
+		return
+	}
+	key := g.hash.Sum64()
+	b := d.buckets[key]
+	if b == nil {
+		if len(d.bucketOrder) >= p.opts.MaxBuckets {
+			d.bucketCut++
+			return
+		}
+		b = &bucketBuild{b: Bucket{State: g.state, Frames: append([]Frame(nil), g.frames...)}}
+		d.buckets[key] = b
+		d.bucketOrder = append(d.bucketOrder, b)
+	}
+	b.b.Count++
+	if len(b.b.IDs) < p.opts.MaxIDs {
+		b.b.IDs = append(b.b.IDs, g.id)
+	}
+}
+
+// result turns the dump into its Crash.
+func (d *dumpState) result(p *parser) *Crash {
+	c := &d.crash
+	if len(d.panics) > 1 {
+		c.Panics = d.panics
+	}
+	switch c.Kind {
+	case KindDeadlock, KindSigquit, KindRace:
+		c.Crashing = false
+	default:
+		c.Crashing = c.Goroutine != nil
+	}
+	if c.Kind == KindFatalError && c.Message == "" && len(d.runtimeLines) > 0 {
+		c.Message = d.runtimeLines[0]
+	}
+	sort.SliceStable(d.bucketOrder, func(i, j int) bool { return d.bucketOrder[i].b.Count > d.bucketOrder[j].b.Count })
+	c.Buckets = make([]Bucket, 0, len(d.bucketOrder))
+	for _, b := range d.bucketOrder {
+		c.Buckets = append(c.Buckets, b.b)
+	}
+	if d.bucketCut > 0 {
+		c.Truncated = true
+	}
+	if len(p.races) > 0 {
+		c.Races = p.races
+		if c.Kind == KindRace && c.Goroutine == nil {
+			a := p.races[0].Accesses
+			if len(a) > 0 {
+				c.Goroutine = &Goroutine{ID: a[0].Goroutine, State: "running", Frames: a[0].Frames}
+			}
+		}
+	}
+	if p.raceCut {
+		c.Truncated = true
+	}
+	inApp := inAppFunc(p.opts.MainModule, d.goroot)
+	mark := func(fs []Frame) {
+		for i := range fs {
+			fs[i].InApp = inApp(fs[i])
+		}
+	}
+	if c.Goroutine != nil {
+		mark(c.Goroutine.Frames)
+	}
+	for i := range c.Buckets {
+		mark(c.Buckets[i].Frames)
+	}
+	for i := range c.Races {
+		for j := range c.Races[i].Accesses {
+			mark(c.Races[i].Accesses[j].Frames)
+		}
+	}
+	if c.Goroutine != nil {
+		c.TopFrame, c.Origin, c.Culprit = locate(c.Goroutine.Frames)
+	}
+	if c.Buckets == nil {
+		c.Buckets = []Bucket{}
+	}
+	return c
+}
