@@ -1,0 +1,28 @@
+package report
+
+import (
+	"debug/buildinfo"
+	"fmt"
+
+	"github.com/prodwrap/prodwrap/parse"
+)
+
+// ReadBuild reads the Go build information embedded in the binary at path.
+func ReadBuild(path string) (parse.Build, error) {
+	bi, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return parse.Build{}, fmt.Errorf("read build info of %s: %w", path, err)
+	}
+	b := parse.Build{GoVersion: bi.GoVersion, MainModule: bi.Main.Path, Version: bi.Main.Version}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.VCSRevision = s.Value
+		case "vcs.time":
+			b.VCSTime = s.Value
+		case "vcs.modified":
+			b.VCSModified = s.Value == "true"
+		}
+	}
+	return b, nil
+}
