@@ -1,0 +1,87 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/prodwrap/prodwrap/parse"
+)
+
+// Notifier delivers one report.
+type Notifier interface {
+	Notify(ctx context.Context, r *parse.Report) error
+}
+
+// Sink is a configured destination. Name is stable and unique in one
+// configuration ("file", "webhook:ops", "sentry"); it keys acknowledgements
+// in the spool.
+type Sink interface {
+	Notifier
+	Name() string
+}
+
+// HTTPError is a sink's non-2xx answer.
+type HTTPError struct {
+	Sink   string
+	Status int
+	// RetryAfter is what the receiver asked to wait, 0 when it did not say.
+	RetryAfter time.Duration
+	// Body is the start of the answer's body, for the log.
+	Body string
+}
+
+func (e *HTTPError) Error() string {
+	s := fmt.Sprintf("%s: HTTP %d", e.Sink, e.Status)
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
+
+// Permanent reports whether retrying cannot help: a 4xx other than 408
+// (timeout) and 429 (rate limited).
+func (e *HTTPError) Permanent() bool {
+	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
+}
+
+// IsPermanent reports whether err says that retrying the same delivery
+// cannot succeed.
+func IsPermanent(err error) bool {
+	if he, ok := errors.AsType[*HTTPError](err); ok {
+		return he.Permanent()
+	}
+	return errors.Is(err, ErrPermanent)
+}
+
+// ErrPermanent marks errors that no retry can fix (a bad request body).
+var ErrPermanent = errors.New("notify: permanent failure")
+
+// retryAfter reads Retry-After (seconds or an HTTP date).
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
+}
+
+// scrubURLError removes the URL from net/http's errors: for webhooks and
+// Sentry DSNs the URL is a secret.
+func scrubURLError(sink string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %s: %w", sink, ue.Op, ue.Err)
+	}
+	return fmt.Errorf("%s: %w", sink, err)
+}
