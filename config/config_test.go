@@ -1,0 +1,220 @@
+package config_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/prodwrap/prodwrap/config"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "prodwrap.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPrecedence(t *testing.T) {
+	file := writeFile(t, "[service]\nname = \"from-file\"\nenvironment = \"file-env\"\nrelease = \"file-rel\"\n")
+	tests := []struct {
+		name       string
+		args       []string
+		env        []string
+		want       string
+		wantSource config.Source
+	}{
+		{"default", nil, nil, "", config.FromDefault},
+		{"file", []string{"--config", file}, nil, "from-file", config.FromFile},
+		{"env beats file", []string{"--config", file}, []string{"PRODWRAP_SERVICE=from-env"}, "from-env", config.FromEnv},
+		{"flag beats env", []string{"--config", file, "--service", "from-flag"}, []string{"PRODWRAP_SERVICE=from-env"}, "from-flag", config.FromFlag},
+		{"PRODWRAP_CONFIG names the file", nil, []string{"PRODWRAP_CONFIG=" + file}, "from-file", config.FromFile},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, rest, err := config.Load(config.Options{Args: append(tt.args, "--", "/bin/true", "x"), Env: tt.env, Name: "prodwrap"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Service.Name != tt.want || c.SourceOf("service.name") != tt.wantSource {
+				t.Errorf("service.name = %q from %v, want %q from %v", c.Service.Name, c.SourceOf("service.name"), tt.want, tt.wantSource)
+			}
+			if diff := cmp.Diff([]string{"/bin/true", "x"}, rest); diff != "" {
+				t.Errorf("command mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFlagsStopAtTheCommand(t *testing.T) {
+	c, rest, err := config.Load(config.Options{Args: []string{"-g", "/srv/api", "--port", "8080"}, Name: "prodwrap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Process.ProcessGroup {
+		t.Error("-g did not set process_group")
+	}
+	if diff := cmp.Diff([]string{"/srv/api", "--port", "8080"}, rest); diff != "" {
+		t.Errorf("command mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		env  []string
+		args []string
+		want string // regexp on the message
+	}{
+		{"unknown key", "[service]\nname = \"x\"\nnmae = \"typo\"\n", nil, nil, `prodwrap.toml:3: service.nmae: unknown key`},
+		{"unknown table", "[sevrice]\nname = \"x\"\n", nil, nil, `prodwrap.toml:1: sevrice(\.name)?: unknown key`},
+		{"syntax", "[service\nname = 1\n", nil, nil, `prodwrap.toml:\d+:\d+: `},
+		{"type", "[capture]\ntail_lines = \"many\"\n", nil, nil, `prodwrap.toml:2:\d+.*tail_lines`},
+		{"bad duration", "[delivery]\ndeadline = \"soon\"\n", nil, nil, `invalid duration "soon": want a non-negative Go duration`},
+		{"bad size", "[capture]\nmax_dump = \"lots\"\n", nil, nil, `invalid size "lots": want a byte count`},
+		{"bad signal", "[process]\nforward_signals = [\"SIGNOPE\"]\n", nil, nil, `process.forward_signals: unknown signal "SIGNOPE"`},
+		{"bad DSN", "[sentry]\ndsn = \"https://sentry.example.com/abc\"\n", nil, nil, `sentry.dsn: invalid Sentry DSN: want https://PUBLIC_KEY@HOST/PROJECT_ID`},
+		{"bad webhook URL", "[[webhook]]\nurl = \"ftp://x\"\n", nil, nil, `webhook\[0\].url: invalid URL`},
+		{"bad env value", "", []string{"PRODWRAP_TAIL_LINES=ten"}, nil, `environment: PRODWRAP_TAIL_LINES: invalid number "ten"`},
+		{"bad flag value", "", nil, []string{"--drain-timeout", "forever"}, `command line: --drain-timeout: invalid duration "forever"`},
+		{"bad level", "[log]\nlevel = \"loud\"\n", nil, nil, `log.level: invalid level "loud"`},
+		{"missing file", "", []string{"PRODWRAP_CONFIG=/nonexistent/prodwrap.toml"}, nil, `/nonexistent/prodwrap.toml: cannot read the configuration`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.file != "" {
+				args = append([]string{"--config", writeFile(t, tt.file)}, args...)
+			}
+			_, _, err := config.Load(config.Options{Args: append(args, "cmd"), Env: tt.env, Name: "prodwrap"})
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a *config.Error", err)
+			}
+			if !regexp.MustCompile(tt.want).MatchString(err.Error()) {
+				t.Errorf("error %q does not match %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+const dsn = "https://publickey123@sentry.example.com/42"
+
+func TestSecretsFromFileAndCredentials(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "dsn"), []byte(dsn+"\n"), 0o600)
+	c, _, err := config.Load(config.Options{Args: []string{"--config", writeFile(t, "[sentry]\ndsn_file = \""+filepath.Join(dir, "dsn")+"\"\n"), "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sentry.DSN.Reveal() != dsn {
+		t.Errorf("DSN from dsn_file = %q", c.Sentry.DSN.Reveal())
+	}
+	creds := t.TempDir()
+	os.WriteFile(filepath.Join(creds, "sentry-dsn"), []byte(dsn), 0o600)
+	os.WriteFile(filepath.Join(creds, "webhook-url"), []byte("https://hooks.example.com/secret-hook"), 0o600)
+	c, _, err = config.Load(config.Options{Args: []string{"x"}, Env: []string{"CREDENTIALS_DIRECTORY=" + creds}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sentry.DSN.Reveal() != dsn || len(c.Webhooks) != 1 || c.Webhooks[0].URL.Reveal() != "https://hooks.example.com/secret-hook" {
+		t.Errorf("from $CREDENTIALS_DIRECTORY: dsn %q webhooks %d", c.Sentry.DSN.Reveal(), len(c.Webhooks))
+	}
+	var out bytes.Buffer
+	if err := c.WriteTOML(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"publickey123", "secret-hook"} {
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("check-config output shows the secret %q:\n%s", secret, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), `dsn = "***"`) {
+		t.Errorf("masked DSN missing:\n%s", out.String())
+	}
+}
+
+func TestChildEnvScrubsSecrets(t *testing.T) {
+	c, _, err := config.Load(config.Options{Args: []string{"--gotraceback", "all", "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=/bin", "SENTRY_DSN=" + dsn, "PRODWRAP_WEBHOOK_URL=https://x/y", "PRODWRAP_SLACK_TOKEN=xoxb", "HOME=/root"}
+	got := c.ChildEnv(env)
+	want := []string{"PATH=/bin", "HOME=/root", "GOTRACEBACK=all"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ChildEnv mismatch (-want +got):\n%s", diff)
+	}
+	c.Process.PassSecrets = true
+	if got := c.ChildEnv(env); !slices.Contains(got, "SENTRY_DSN="+dsn) {
+		t.Errorf("pass_secrets did not keep SENTRY_DSN: %q", got)
+	}
+	if got := c.ChildEnv([]string{"GOTRACEBACK=none"}); !slices.Equal(got, []string{"GOTRACEBACK=none", "SENTRY_DSN_X=1"}[:1]) {
+		t.Errorf("the child's own GOTRACEBACK was overridden: %q", got)
+	}
+}
+
+func TestDefaultsAndSizes(t *testing.T) {
+	c, _, err := config.Load(config.Options{Args: []string{"--max-dump", "1GiB", "--drain-timeout", "500ms", "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Capture.MaxDump != 1<<30 || time.Duration(c.Capture.DrainTimeout) != 500*time.Millisecond {
+		t.Errorf("max_dump %d drain %v", c.Capture.MaxDump, time.Duration(c.Capture.DrainTimeout))
+	}
+	if time.Duration(c.Delivery.Deadline) != 10*time.Second || c.Capture.TailLines != 100 {
+		t.Errorf("defaults: %+v", c.Delivery)
+	}
+}
+
+// TestExampleFileIsComplete loads config.example.toml and checks that every
+// key the code accepts appears in it, so the two never drift apart.
+func TestExampleFileIsComplete(t *testing.T) {
+	path := filepath.Join("..", "config.example.toml")
+	c, _, err := config.Load(config.Options{Args: []string{"--config", path, "x"}})
+	if err != nil {
+		t.Fatalf("config.example.toml does not load: %v", err)
+	}
+	if diff := cmp.Diff(config.Default().Capture, c.Capture); diff != "" {
+		t.Errorf("example's [capture] differs from the defaults (-default +example):\n%s", diff)
+	}
+	b, _ := os.ReadFile(path)
+	var inFile []string
+	section := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		t := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
+		if strings.HasPrefix(t, "[") && !strings.Contains(t, "=") {
+			section = strings.Trim(t, "[] ")
+			continue
+		}
+		if k, _, ok := strings.Cut(t, " = "); ok && section != "" && !strings.Contains(k, " ") {
+			inFile = append(inFile, section+"."+k)
+		}
+	}
+	for _, k := range config.Keys() {
+		if !slices.Contains(inFile, k) {
+			t.Errorf("config.example.toml lacks %s", k)
+		}
+	}
+	sort.Strings(inFile)
+	for _, k := range slices.Compact(inFile) {
+		if !slices.Contains(config.Keys(), k) {
+			t.Errorf("config.example.toml has %s, which the code does not accept", k)
+		}
+	}
+}
