@@ -88,5 +88,9 @@ func do(c *http.Client, req *http.Request, sink string) error {
 	if resp.StatusCode/100 == 2 {
 		return nil
 	}
-	return &HTTPError{Sink: sink, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now()), Body: string(bytes.TrimSpace(head))}
+	wait := retryAfter(resp.Header, time.Now())
+	if rl := sentryRateLimit(resp.Header.Get("X-Sentry-Rate-Limits")); rl > wait {
+		wait = rl
+	}
+	return &HTTPError{Sink: sink, Status: resp.StatusCode, RetryAfter: wait, Body: string(bytes.TrimSpace(head))}
 }

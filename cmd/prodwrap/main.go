@@ -1,0 +1,13 @@
+// Command prodwrap runs a Go program as its child, stays out of its way, and
+// reports the child's crash when it dies abnormally. See the README and
+// design.md for the command line; `prodwrap --help` prints it.
+//
+// main only maps the result of run to an exit status: the child's status
+// when prodwrap ran one, 125 when prodwrap itself failed first.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
+)
+
+const parseUsage = `usage: prodwrap parse [--format json|text] [--module PATH] [FILE|-]
+
+Reads a saved crash output (a service's stderr, a journal excerpt, a test
+log) from FILE or standard input and prints the report of the crash it ends
+with: the report JSON (host and command left empty: the input does not say
+them), or with --format text a readable summary.
+
+Exit status: 0 when a crash was found, 1 when the input holds none, 125 on
+error.
+
+Examples:
+  journalctl -u api -o cat --since -10min | prodwrap parse --format text
+  prodwrap parse --module example.com/api crash.log > report.json
+`
+
+// runParse implements `prodwrap parse`.
+func runParse(args, _ []string, std stdio) int {
+	fs := flag.NewFlagSet("prodwrap parse", flag.ContinueOnError)
+	fs.SetOutput(std.err)
+	fs.Usage = func() { fmt.Fprint(std.err, parseUsage) }
+	format := fs.String("format", "json", "output `format`: json or text")
+	module := fs.String("module", "", "main module `path` of the program, to tell its frames (in_app) from libraries'")
+	if err := fs.Parse(args); err != nil {
+		return usageStatus(err)
+	}
+	if *format != "json" && *format != "text" {
+		return fail(std.err, fmt.Errorf("parse: --format %q: want json or text", *format))
+	}
+	if fs.NArg() > 1 {
+		return fail(std.err, fmt.Errorf("parse: want at most one FILE, got %d arguments", fs.NArg()))
+	}
+	in, name, closeIn, err := openInput(fs.Arg(0), std.in)
+	if err != nil {
+		return fail(std.err, fmt.Errorf("parse: %w", err))
+	}
+	defer closeIn()
+
+	opts := parse.DefaultOptions()
+	opts.MainModule = *module
+	crash, err := parse.Parse(in, opts)
+	if errors.Is(err, parse.ErrNoCrash) {
+		fmt.Fprintf(std.err, "prodwrap: parse: no Go crash found in %s\n", name)
+		return exitNoCrash
+	}
+	if err != nil {
+		return fail(std.err, fmt.Errorf("parse %s: %w", name, err))
+	}
+	if *format == "text" {
+		err = parse.WriteText(std.out, crash)
+	} else {
+		rep := report.New(report.Input{Crash: crash, Exit: parse.Exit{Code: 2}})
+		rep.Host = parse.Host{} // the crash happened elsewhere: where, the input does not say
+		err = writeJSON(std.out, rep)
+	}
+	if err != nil {
+		return fail(std.err, fmt.Errorf("parse: write output: %w", err))
+	}
+	return exitOK
+}
+
+// openInput opens FILE, or standard input for "" and "-". name describes the
+// input in messages.
+func openInput(path string, stdin *os.File) (r io.Reader, name string, closeFn func(), err error) {
+	if path == "" || path == "-" {
+		return stdin, "standard input", func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", nil, err // *PathError names the file
+	}
+	return f, path, func() { f.Close() }, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// usageStatus maps a flag parsing error to an exit status: asking for help
+// is not a failure; the flag package has already printed the message.
+func usageStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitFailure
+}

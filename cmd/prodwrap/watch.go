@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
+	"github.com/prodwrap/prodwrap/supervise"
+)
+
+// runWatch is `prodwrap [flags] [--] COMMAND [ARGS...]`: run COMMAND, and
+// report it if it dies abnormally. It returns the child's status.
+func runWatch(args, env []string, std stdio) int {
+	cfg, cmdArgs, err := config.Load(config.Options{Args: args, Env: env, Name: "prodwrap"})
+	if errors.Is(err, config.ErrHelp) {
+		printUsage(std.err)
+		return exitOK
+	}
+	if err != nil {
+		return fail(std.err, err)
+	}
+	if len(cmdArgs) == 0 {
+		fmt.Fprintln(std.err, "prodwrap: no COMMAND given; see prodwrap --help")
+		return exitFailure
+	}
+	signals, err := forwardSignals(cfg)
+	if err != nil {
+		return fail(std.err, err)
+	}
+
+	gate := supervise.NewLineGate(std.err)
+	logger := newLogger(gate.Log(), cfg.Log.Format, logLevel(cfg.Log.Level), isTerminal(std.err))
+	deliv, err := newDelivery(cfg, env, logger)
+	if err != nil {
+		return fail(std.err, err)
+	}
+
+	// What is left in the spool from earlier runs goes out in the
+	// background; the child does not wait for it.
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		defer recoverLogged(logger, "background flush")
+		deliv.flush(context.Background())
+	}()
+
+	path := cmdArgs[0]
+	build := readBuild(path, logger)
+	oomBefore, oomErr := report.OOMKills(0)
+
+	child := &supervise.Child{
+		Path:         path,
+		Args:         cmdArgs[1:],
+		Env:          cfg.ChildEnv(env),
+		Stdin:        std.in,
+		Stdout:       std.out,
+		Stderr:       gate.Child(),
+		Signals:      signals,
+		ProcessGroup: cfg.Process.ProcessGroup,
+		Subreaper:    cfg.Process.Subreaper,
+		WaitDelay:    time.Duration(cfg.Capture.DrainTimeout),
+		Capture: supervise.Capture{
+			TailLines:  cfg.Capture.TailLines,
+			MaxLine:    int(cfg.Capture.MaxLine),
+			MaxDump:    int64(cfg.Capture.MaxDump),
+			MemoryDump: int(cfg.Capture.MemoryDump),
+			SpillDir:   deliv.spool.Dir(),
+			StartsDump: parse.StartsDump,
+		},
+		Logger: logger,
+	}
+	res, err := child.Run()
+	if err != nil {
+		fmt.Fprintf(std.err, "prodwrap: %v\n", err)
+		return supervise.ExitCode(err)
+	}
+	if res.Dump != nil {
+		defer res.Dump.Close()
+	}
+	if err := gate.Flush(); err != nil {
+		logger.Debug("cannot write held log lines", "err", err)
+	}
+	if res.ExitCode == 0 {
+		waitBounded(flushed, time.Second)
+		return exitOK // a clean exit is never reported, whatever it printed
+	}
+	if err := gate.EndChildLine(); err != nil {
+		logger.Debug("cannot end the child's last line", "err", err)
+	}
+
+	crash := crashOf(res, build, logger)
+	oomKilled := false
+	if res.Signal == syscall.SIGKILL && oomErr == nil {
+		if n, err := report.OOMKills(0); err == nil && n > oomBefore {
+			oomKilled = true
+		}
+	}
+	var output []byte
+	if res.Dump != nil {
+		output = res.Dump.Bytes(report.MaxOutput)
+	}
+	rep := report.New(report.Input{
+		Crash:           crash,
+		Exit:            exitOf(res),
+		OOMKilled:       oomKilled,
+		Path:            path,
+		Args:            cmdArgs[1:],
+		PID:             res.PID,
+		Tail:            res.Tail,
+		Output:          output,
+		OutputTruncated: res.Dump != nil && (res.Dump.Truncated || res.Dump.Size() > int64(len(output))),
+		Service:         cfg.Service.Name,
+		Environment:     cfg.Service.Environment,
+		Release:         cfg.Service.Release,
+		Build:           build,
+	})
+
+	// Delivery is bounded by the deadline and cut short by SIGTERM/SIGINT:
+	// what is not delivered stays spooled.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	deliv.report(ctx, rep, std.err)
+	waitBounded(flushed, time.Second)
+	return res.ExitCode
+}
+
+// crashOf parses the tail and the dump; nil when they hold no crash.
+func crashOf(res *supervise.Result, build parse.Build, logger *slog.Logger) *parse.Crash {
+	if res.Dump == nil && len(res.Tail) == 0 {
+		return nil
+	}
+	var tail bytes.Buffer
+	for _, l := range res.Tail {
+		tail.WriteString(l)
+		tail.WriteByte('\n')
+	}
+	in := io.Reader(&tail)
+	if res.Dump != nil {
+		in = io.MultiReader(&tail, res.Dump.Reader())
+	}
+	opts := parse.DefaultOptions()
+	opts.MainModule = build.MainModule
+	c, err := parse.Parse(in, opts)
+	switch {
+	case errors.Is(err, parse.ErrNoCrash):
+		return nil
+	case err != nil:
+		logger.Error("cannot parse the crash output; reporting the exit only", "err", err)
+		return nil
+	}
+	if res.Dump != nil && res.Dump.Truncated {
+		c.Truncated = true
+	}
+	return c
+}
+
+func exitOf(res *supervise.Result) parse.Exit {
+	e := parse.Exit{Code: res.ExitCode, CoreDumped: res.CoreDumped, UptimeMS: res.Uptime().Milliseconds()}
+	if res.Signal != 0 {
+		name := unix.SignalName(res.Signal)
+		e.Signal = &name
+		e.SignalNumber = int(res.Signal)
+	}
+	return e
+}
+
+// readBuild reads the child binary's build information; a program that is
+// not a Go binary (a shell script) simply has none.
+func readBuild(path string, logger *slog.Logger) parse.Build {
+	resolved, err := exec.LookPath(path)
+	if err != nil {
+		return parse.Build{}
+	}
+	b, err := report.ReadBuild(resolved)
+	if err != nil {
+		logger.Debug("no Go build information in the command", "path", resolved, "err", err)
+	}
+	return b
+}
+
+func forwardSignals(cfg *config.Config) ([]os.Signal, error) {
+	out := make([]os.Signal, 0, len(cfg.Process.ForwardSignals))
+	for _, s := range cfg.Process.ForwardSignals {
+		sig, err := config.ParseSignal(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sig)
+	}
+	return out, nil
+}
+
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+func waitBounded(c <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c:
+	case <-t.C:
+	}
+}
+
+// recoverLogged is deferred at the top of prodwrap's own goroutines: a
+// panic there is a bug of prodwrap's, logged with its stack, and must not
+// take the child down.
+func recoverLogged(logger *slog.Logger, where string) {
+	if v := recover(); v != nil {
+		logger.Error("internal error (a bug, please report it)", "where", where, "panic", fmt.Sprint(v), "stack", string(debugStack()))
+	}
+}
