@@ -208,3 +208,5 @@ func exitCode(t testing.TB, err error) int {
 	t.Fatalf("command did not exit normally: %v", err)
 	return -1
 }
+
+func runtimeGOARCH() string { return runtime.GOARCH }
