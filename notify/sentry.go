@@ -148,7 +148,7 @@ func SentryEvent(r *parse.Report) *sentry.Event {
 		"os":      {"name": r.Host.OS},
 		"device":  {"arch": r.Host.Arch},
 		"runtime": {"name": "go", "version": strings.TrimPrefix(r.Build.GoVersion, "go")},
-		"app": {"app_name": r.Service, "app_version": r.Release, "app_start_time": r.Time.Add(-time.Duration(r.Exit.UptimeMS) * time.Millisecond).Format(time.RFC3339)},
+		"app":     {"app_name": r.Service, "app_version": r.Release, "app_start_time": r.Time.Add(-time.Duration(r.Exit.UptimeMS) * time.Millisecond).Format(time.RFC3339)},
 		"prodwrap": {"command": r.Command.Path, "args": r.Command.Args, "pid": r.Command.PID, "exit_code": r.Exit.Code,
 			"core_dumped": r.Exit.CoreDumped, "uptime_ms": r.Exit.UptimeMS, "goroutines": c.Goroutines, "truncated": c.Truncated},
 	}
@@ -244,4 +244,3 @@ func sentryLevel(l string) sentry.Level {
 	}
 	return sentry.LevelInfo
 }
-

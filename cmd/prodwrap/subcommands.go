@@ -214,4 +214,3 @@ func printUsage(w io.Writer) {
 	config.EnvUsage(w)
 	fmt.Fprintln(w, "\n`prodwrap COMMAND --help` describes each sub-command.")
 }
-
