@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/prodwrap/prodwrap/internal/zoo"
 )
 
 // TestMain dispatches the helper commands (os/exec's helper-process pattern,
@@ -152,17 +154,7 @@ func prodwrapBin(t testing.TB) string {
 	return filepath.Join(buildDir, "prodwrap")
 }
 
-func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
-	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
+func goTool() string { return zoo.GoTool() }
 
 // command is testenv.CommandContext's idea in small: the command gets a
 // deadline from the test, SIGQUIT on timeout so a hung child shows its

@@ -99,7 +99,7 @@ func Parse(r io.Reader, opts Options) (*Crash, error) {
 			p.feed(line, true)
 			// Skip what is left of the line beyond the buffer.
 			for errors.Is(err, bufio.ErrBufferFull) {
-				line, err = br.ReadSlice('\n')
+				_, err = br.ReadSlice('\n')
 				p.skipped = true
 			}
 			if err != nil && !errors.Is(err, io.EOF) {
@@ -569,7 +569,7 @@ func isRegisterLine(l []byte) bool {
 		}
 	}
 	v := bytes.TrimLeft(l[i:], " \t")
-	return bytes.HasPrefix(v, []byte("0x")) && bytes.IndexAny(v, " \t") < 0
+	return bytes.HasPrefix(v, []byte("0x")) && !bytes.ContainsAny(v, " \t")
 }
 
 // parseSignalLine reads the line after a runtime panic's header:

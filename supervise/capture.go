@@ -62,7 +62,6 @@ type capturer struct {
 
 	dump       *Dump
 	dumpActive bool
-	dumpErrs   int
 }
 
 func newCapturer(cfg Capture) *capturer {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,9 +23,6 @@ const (
 type stdio struct {
 	in, out, err *os.File
 }
-
-// errUsage marks an error whose message is already a usage message.
-var errUsage = errors.New("usage")
 
 // run is prodwrap's whole life: it picks the sub-command from args and
 // returns the exit status. It never panics: a panic of prodwrap itself is

@@ -160,7 +160,7 @@ func Build(t testing.TB, flavor string) string {
 		args = append(args, "-tags", "zoocgo")
 	}
 	args = append(args, "github.com/prodwrap/prodwrap/internal/zoo/crasher")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
+	cmd := exec.Command(GoTool(), args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build crasher: %v\n%s", err, out)
 	}
@@ -262,3 +262,15 @@ func MarkerLine(t testing.TB, name string) (file string, line int) {
 
 // String describes the mode for test names.
 func (m Mode) String() string { return fmt.Sprintf("%s %v", m.Name, m.Args) }
+
+// GoTool returns the go command that runs the tests: $GOROOT/bin/go of the
+// toolchain when go env says it, else "go" from PATH.
+func GoTool() string {
+	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "go"
+}
