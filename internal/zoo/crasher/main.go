@@ -63,6 +63,7 @@ var modes = map[string]func(args []string){
 	"method-value":          methodValue,
 	"mid-line":              midLine,
 	"cgo-segv":              cgoSegv,
+	"write-stderr":          writeStderr,
 }
 
 func main() {
@@ -327,6 +328,7 @@ func manyGoroutines(args []string) {
 	}
 	ready.Wait()
 	mark()
+	fmt.Fprintf(os.Stderr, "zoo: dump-start=%d\n", time.Now().UnixNano())
 	panic(fmt.Sprintf("%d goroutines are waiting", n)) // crash:many-goroutines
 }
 
@@ -399,4 +401,23 @@ func midLine([]string) {
 	fmt.Fprint(os.Stderr, "2026/11/24 10:00:00 request started, no newline yet")
 	var c *Config
 	fmt.Println(c.Name) // crash:mid-line
+}
+
+// writeStderr writes args[0] bytes to stderr in writes of args[1] bytes
+// (default 4096), for throughput benchmarks.
+func writeStderr(args []string) {
+	n, _ := strconv.Atoi(args[0])
+	bs := 4096
+	if len(args) > 1 {
+		bs, _ = strconv.Atoi(args[1])
+	}
+	buf := bytes.Repeat([]byte("x"), bs-1)
+	buf = append(buf, '\n')
+	for n > 0 {
+		k := min(n, len(buf))
+		if _, err := os.Stderr.Write(buf[:k]); err != nil {
+			os.Exit(1)
+		}
+		n -= k
+	}
 }

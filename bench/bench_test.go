@@ -1,0 +1,148 @@
+// Package bench measures what prodwrap costs the service it wraps: the same
+// child run directly and under the real prodwrap binary, side by side in one
+// run, reported as ratios (bench/run writes them to docs/benchmarks.md).
+// These are benchmarks, not tests: nothing here asserts on time.
+package bench_test
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prodwrap/prodwrap/internal/zoo"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func prodwrapBin(b *testing.B) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "prodwrap-bench-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "prodwrap")
+		out, err := exec.Command(zoo.GoTool(), "build", "-o", binPath, "github.com/prodwrap/prodwrap/cmd/prodwrap").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			b.Logf("%s", out)
+		}
+	})
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// runTo runs argv (under prodwrap when wrapped) with stderr to a file in
+// dir and returns the wall time and the file.
+func runTo(b *testing.B, dir string, wrapped bool, env []string, argv ...string) (time.Duration, string) {
+	b.Helper()
+	if wrapped {
+		argv = append([]string{prodwrapBin(b), "--"}, argv...)
+	}
+	out := filepath.Join(dir, "stderr")
+	f, err := os.Create(out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+filepath.Join(dir, "spool"))
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = f
+	start := time.Now()
+	_ = cmd.Run() // the crashers exit non-zero by design
+	return time.Since(start), out
+}
+
+// dumpPhase returns the time from the crasher's "zoo: dump-start=" stamp to end.
+func dumpPhase(b *testing.B, stderrFile string, end time.Time) time.Duration {
+	f, err := os.Open(stderrFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("zoo: dump-start=")); ok {
+			ns, _ := strconv.ParseInt(string(v), 10, 64)
+			return end.Sub(time.Unix(0, ns))
+		}
+	}
+	b.Fatal("no dump-start stamp")
+	return 0
+}
+
+// BenchmarkDump100k: a Go program whose crash dumps 100,000 goroutines
+// (GOTRACEBACK=all); the dump phase, from the panic to the end of the
+// process, direct and under prodwrap. Target: within 1.3×.
+func BenchmarkDump100k(b *testing.B) {
+	crasher := zoo.Build(b, zoo.Plain)
+	env := []string{"GOTRACEBACK=all"}
+	var direct, wrapped time.Duration
+	for i := 0; i < b.N; i++ {
+		for _, w := range []bool{false, true} {
+			dir := b.TempDir()
+			start := time.Now()
+			d, out := runTo(b, dir, w, env, crasher, "many-goroutines", "100000")
+			phase := dumpPhase(b, out, start.Add(d))
+			if w {
+				wrapped += phase
+			} else {
+				direct += phase
+			}
+		}
+	}
+	report(b, direct, wrapped)
+}
+
+// BenchmarkStderr1GiB: 1 GiB of 4 KiB stderr writes to a file on disk,
+// direct and under prodwrap. Target: within 1.5×.
+func BenchmarkStderr1GiB(b *testing.B) {
+	crasher := zoo.Build(b, zoo.Plain)
+	var direct, wrapped time.Duration
+	for i := 0; i < b.N; i++ {
+		for _, w := range []bool{false, true} {
+			d, _ := runTo(b, b.TempDir(), w, nil, crasher, "write-stderr", strconv.Itoa(1<<30), "4096")
+			if w {
+				wrapped += d
+			} else {
+				direct += d
+			}
+		}
+	}
+	b.SetBytes(1 << 30)
+	report(b, direct, wrapped)
+}
+
+// BenchmarkStartup: a trivial child (/bin/true), direct and under
+// prodwrap. Target: under 2 ms added.
+func BenchmarkStartup(b *testing.B) {
+	var direct, wrapped time.Duration
+	dir := b.TempDir()
+	for i := 0; i < b.N; i++ {
+		d, _ := runTo(b, dir, false, nil, "/bin/true")
+		direct += d
+		d, _ = runTo(b, dir, true, nil, "/bin/true")
+		wrapped += d
+	}
+	report(b, direct, wrapped)
+	b.ReportMetric(float64(wrapped-direct)/float64(b.N)/1e6, "ms-added")
+}
+
+func report(b *testing.B, direct, wrapped time.Duration) {
+	b.ReportMetric(float64(direct)/float64(b.N)/1e6, "ms-direct")
+	b.ReportMetric(float64(wrapped)/float64(b.N)/1e6, "ms-prodwrap")
+	b.ReportMetric(float64(wrapped)/float64(direct), "ratio")
+}
