@@ -1,0 +1,155 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/prodwrap/prodwrap/internal/testreceiver"
+	"github.com/prodwrap/prodwrap/notify"
+	"github.com/prodwrap/prodwrap/parse"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// crashReport is a realistic report: a nil dereference in a goroutine,
+// with a bucket and structured log lines.
+func crashReport() *parse.Report {
+	r := testReport("5b8f2d9e-1c3a-4e7b-9f00-0a1b2c3d4e5f")
+	r.Release = "example.com/api@v1.2.3"
+	r.Environment = "production"
+	r.Build = parse.Build{GoVersion: "go1.26.8", MainModule: "example.com/api", Version: "v1.2.3"}
+	r.Exit = parse.Exit{Code: 2, UptimeMS: 5123}
+	r.Command = parse.Command{Path: "/srv/api", Args: []string{"--port", "8080"}, PID: 4242}
+	r.LogTail = []string{`{"time":"2026-11-24T09:59:59Z","level":"INFO","msg":"handling order","order":2}`}
+	r.Breadcrumbs = []parse.Breadcrumb{{Time: "2026-11-24T09:59:59Z", Level: "info", Message: "handling order", Fields: map[string]any{"order": 2.0}}}
+	r.Output = "panic: runtime error: invalid memory address or nil pointer dereference\n\ngoroutine 7 [running]:\nmain.(*Server).handle(...)\n"
+	r.Crash = &parse.Crash{
+		Kind: parse.KindPanic, Crashing: true,
+		Message: "runtime error: invalid memory address or nil pointer dereference",
+		Signal:  &parse.Signal{Name: "SIGSEGV", Code: "0x1", Addr: "0x0", PC: "0x4a1b2c"},
+		Goroutine: &parse.Goroutine{ID: 7, State: "running", Frames: []parse.Frame{
+			{Function: "main.(*Server).handle", Package: "main", File: "/src/api/server.go", Line: 42, InApp: true},
+			{Function: "net/http.HandlerFunc.ServeHTTP", Package: "net/http", File: "/usr/local/go/src/net/http/server.go", Line: 2294},
+		}},
+		Culprit:    &parse.FrameRef{Function: "main.(*Server).handle", File: "/src/api/server.go", Line: 42},
+		Goroutines: 3,
+		Buckets:    []parse.Bucket{{Count: 2, State: "IO wait", IDs: []int{1, 9}, Frames: []parse.Frame{{Function: "net.(*netFD).accept", Package: "net", File: "/usr/local/go/src/net/fd_unix.go", Line: 172}}}},
+	}
+	r.Fingerprint = []string{"panic", "runtime error: invalid memory address or nil pointer dereference", "main.(*Server).handle"}
+	return r
+}
+
+func TestSentryEventGolden(t *testing.T) {
+	ev := notify.SentryEvent(crashReport())
+	got, err := json.MarshalIndent(ev, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "sentry-event.golden.json")
+	if *update {
+		os.WriteFile(golden, append(got, '\n'), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (go test ./notify -run Golden -update creates it)", err)
+	}
+	if diff := cmp.Diff(strings.TrimSpace(string(want)), strings.TrimSpace(string(got))); diff != "" {
+		t.Errorf("Sentry event mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestSentryReceiverGetsTheEvent delivers through the real local Sentry
+// receiver and reads the stored envelope back.
+func TestSentryReceiverGetsTheEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the npm Sentry receiver")
+	}
+	rcv := testreceiver.StartSentry(t)
+	s, err := notify.NewSentry(notify.SentryOptions{DSN: rcv.DSN()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := notify.OpenSpool(t.TempDir())
+	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{s}, Deadline: 10 * time.Second}
+	out, err := d.Deliver(context.Background(), crashReport())
+	if err != nil || !out.Complete() {
+		t.Fatalf("Deliver: %v %+v", err, out)
+	}
+	envs := rcv.Envelopes(1, 10*time.Second)
+	if len(envs) != 1 {
+		t.Fatalf("receiver holds %d envelopes, want 1", len(envs))
+	}
+	items, err := testreceiver.ParseEnvelope(envs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	var attachment string
+	for _, it := range items {
+		switch it.Header["type"] {
+		case "event":
+			json.Unmarshal(it.Payload, &ev)
+		case "attachment":
+			if it.Header["filename"] == "crash.txt" {
+				attachment = string(it.Payload)
+			}
+		}
+	}
+	if ev == nil {
+		t.Fatalf("no event item in %q", envs[0])
+	}
+	exc := values(ev["exception"])[0].(map[string]any)
+	if exc["type"] != "panic" || exc["value"] != "runtime error: invalid memory address or nil pointer dereference" {
+		t.Errorf("exception %v: %v", exc["type"], exc["value"])
+	}
+	if m := exc["mechanism"].(map[string]any); m["type"] != "prodwrap" || m["handled"] != false {
+		t.Errorf("mechanism %v", m)
+	}
+	frames := exc["stacktrace"].(map[string]any)["frames"].([]any)
+	last := frames[len(frames)-1].(map[string]any)
+	if last["function"] != "(*Server).handle" || last["module"] != "main" || last["lineno"] != 42.0 || last["in_app"] != true || last["abs_path"] != "/src/api/server.go" {
+		t.Errorf("innermost frame (last, Sentry is oldest-first) = %v", last)
+	}
+	if first := frames[0].(map[string]any); first["in_app"] != false {
+		t.Errorf("library frame marked in_app: %v", first)
+	}
+	threads := values(ev["threads"])
+	if len(threads) != 2 || threads[0].(map[string]any)["crashed"] != true || !strings.Contains(threads[1].(map[string]any)["name"].(string), "2 goroutines [IO wait]") {
+		t.Errorf("threads %v", threads)
+	}
+	if ev["server_name"] != "host-a" || ev["release"] != "example.com/api@v1.2.3" || ev["environment"] != "production" || ev["level"] != "fatal" {
+		t.Errorf("server_name %v release %v environment %v level %v", ev["server_name"], ev["release"], ev["environment"], ev["level"])
+	}
+	tags := ev["tags"].(map[string]any)
+	if tags["kind"] != "panic" || tags["exit_code"] != "2" || tags["go_version"] != "go1.26.8" || tags["signal"] != "SIGSEGV" {
+		t.Errorf("tags %v", tags)
+	}
+	crumbs := values(ev["breadcrumbs"])
+	if len(crumbs) != 1 || crumbs[0].(map[string]any)["message"] != "handling order" {
+		t.Errorf("breadcrumbs %v", crumbs)
+	}
+	if !strings.HasPrefix(attachment, "panic: runtime error") {
+		t.Errorf("crash.txt attachment = %q", attachment)
+	}
+}
+
+// values reads a Sentry interface that is either a list or {"values": list}.
+func values(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case map[string]any:
+		if l, ok := x["values"].([]any); ok {
+			return l
+		}
+	}
+	return nil
+}
