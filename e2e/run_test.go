@@ -359,3 +359,26 @@ func TestZooUnderProdwrap(t *testing.T) {
 func raceSupported() bool {
 	return runtimeGOARCH() == "amd64" || runtimeGOARCH() == "arm64"
 }
+
+// TestRealDumpPassesThroughByteExact: a real Go crash dump, saved by the
+// child itself and then written to its stderr, reaches prodwrap's stderr
+// unchanged, byte for byte, before prodwrap's own lines.
+func TestRealDumpPassesThroughByteExact(t *testing.T) {
+	crasher := zoo.Build(t, zoo.Plain)
+	saved := filepath.Join(t.TempDir(), "dump.txt")
+	script := fmt.Sprintf("GOTRACEBACK=all %s many-goroutines 300 2>%s; cat %s >&2; exit 2", crasher, saved, saved)
+	r := prodwrap(t, nil, nil, "--", "/bin/sh", "-c", script)
+	if r.code != 2 {
+		t.Fatalf("exit %d", r.code)
+	}
+	want, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 10000 || !bytes.HasPrefix(r.stderr, want) {
+		t.Fatalf("prodwrap's stderr does not start with the child's %d bytes exactly", len(want))
+	}
+	if rest := r.stderr[len(want):]; !bytes.HasPrefix(rest, []byte("prodwrap: sh crashed (panic): 300 goroutines are waiting")) {
+		t.Errorf("after the child's bytes: %q", rest[:min(len(rest), 200)])
+	}
+}
