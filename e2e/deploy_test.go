@@ -1,0 +1,187 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prodwrap/prodwrap/internal/zoo"
+)
+
+// The deployment recipes of docs/, run with the real tools where they exist
+// here. runit and supervisord come from Debian (.ci/run installs them);
+// Docker and Kubernetes cannot run on the build machines (docs/docker.md,
+// docs/kubernetes.md say so).
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(wd)
+}
+
+func TestSystemdUnitVerifies(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	unit, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "examples", "prodwrap-api.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crasher := zoo.Build(t, zoo.Plain)
+	text := strings.NewReplacer("/usr/local/bin/prodwrap", prodwrapBin(t), "/usr/local/bin/api", crasher).Replace(string(unit))
+	path := filepath.Join(t.TempDir(), "prodwrap-api.service")
+	os.WriteFile(path, []byte(text), 0o644)
+	out, err := command(t, analyze, "verify", path).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+func TestDockerfileBuildCommands(t *testing.T) {
+	df, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "examples", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	n := 0
+	for _, line := range strings.Split(string(df), "\n") {
+		cmdline, ok := strings.CutPrefix(line, "RUN ")
+		if !ok {
+			continue
+		}
+		cmdline = strings.ReplaceAll(cmdline, "/out/", out+"/")
+		cmd := command(t, "/bin/sh", "-c", cmdline)
+		cmd.Dir = repoRoot(t)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", cmdline, err, b)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no RUN lines in the Dockerfile")
+	}
+	// The static prodwrap runs the static example and reports its crash.
+	cmd := command(t, filepath.Join(out, "prodwrap"), "--", filepath.Join(out, "api"))
+	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if code := exitCode(t, cmd.Run()); code != 2 || !strings.Contains(stderr.String(), "prodwrap: report ") {
+		t.Errorf("static build: exit %d\n%s", code, stderr.String())
+	}
+}
+
+// waitReports waits until dir holds at least n report files.
+func waitReports(t *testing.T, dir string, n int, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		if len(names) >= n || time.Now().After(deadline) {
+			return names
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// crashingService writes a service that logs a start line to starts and
+// then crashes (a real Go nil dereference).
+func crashingService(t *testing.T, dir, starts string) string {
+	crasher := zoo.Build(t, zoo.Plain)
+	svc := filepath.Join(dir, "service.sh")
+	os.WriteFile(svc, []byte(fmt.Sprintf("#!/bin/sh\necho started >> %s\nexec %s nil-deref\n", starts, crasher)), 0o755)
+	return svc
+}
+
+func TestRunitRestartsAndReports(t *testing.T) {
+	runsv, err := exec.LookPath("runsv")
+	if err != nil {
+		t.Skip("runit is not installed (.ci/run installs it: apt-get install runit)")
+	}
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	starts := filepath.Join(dir, "starts")
+	svc := crashingService(t, dir, starts)
+	svdir := filepath.Join(dir, "sv", "api")
+	os.MkdirAll(svdir, 0o755)
+	run := fmt.Sprintf("#!/bin/sh\nexec 2>&1\nexec %s --spool %s --service api -- %s\n", prodwrapBin(t), spool, svc)
+	os.WriteFile(filepath.Join(svdir, "run"), []byte(run), 0o755)
+	// A finish script that waits a little keeps runsv from restarting at full speed.
+	os.WriteFile(filepath.Join(svdir, "finish"), []byte("#!/bin/sh\nsleep 0.2\n"), 0o755)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runsv, svdir)
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reports := waitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
+	exec.Command("sv", "down", svdir).Run()
+	cmd.Process.Signal(os.Interrupt)
+	cancel()
+	_ = cmd.Wait()
+	b, _ := os.ReadFile(starts)
+	if len(reports) < 2 || strings.Count(string(b), "started") < 2 {
+		t.Errorf("under runsv: %d reports, %d starts; want at least 2 of each (a crash reported, a restart)\n%s", len(reports), strings.Count(string(b), "started"), out.String())
+	}
+}
+
+func TestSupervisordRestartsAndReports(t *testing.T) {
+	supervisord, err := exec.LookPath("supervisord")
+	if err != nil {
+		t.Skip("supervisor is not installed (.ci/run installs it: apt-get install supervisor)")
+	}
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	starts := filepath.Join(dir, "starts")
+	svc := crashingService(t, dir, starts)
+	conf := fmt.Sprintf(`[supervisord]
+nodaemon=true
+logfile=%[1]s/supervisord.log
+pidfile=%[1]s/supervisord.pid
+[unix_http_server]
+file=%[1]s/supervisor.sock
+[program:api]
+command=%[2]s --spool %[3]s --service api -- %[4]s
+autorestart=unexpected
+exitcodes=0
+startsecs=0
+startretries=10
+stderr_logfile=%[1]s/api.err.log
+`, dir, prodwrapBin(t), spool, svc)
+	confPath := filepath.Join(dir, "supervisord.conf")
+	os.WriteFile(confPath, []byte(conf), 0o644)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, supervisord, "-c", confPath)
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reports := waitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
+	cmd.Process.Signal(os.Interrupt)
+	cancel()
+	_ = cmd.Wait()
+	b, _ := os.ReadFile(starts)
+	errLog, _ := os.ReadFile(filepath.Join(dir, "api.err.log"))
+	if len(reports) < 2 || strings.Count(string(b), "started") < 2 {
+		t.Errorf("under supervisord: %d reports, %d starts; want at least 2 of each\n%s", len(reports), strings.Count(string(b), "started"), out.String())
+	}
+	if !bytes.Contains(errLog, []byte("panic: runtime error")) || !bytes.Contains(errLog, []byte("prodwrap: report ")) {
+		t.Errorf("stderr log lacks the dump or the summary:\n%s", errLog)
+	}
+}
