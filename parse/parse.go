@@ -426,11 +426,40 @@ type goroutineBuild struct {
 	state     string
 	minutes   int
 	locked    bool
-	frames    []Frame
+	raw       []rawFrame // frames as read, their bytes in arena
+	arena     []byte
 	elided    bool
 	createdBy *CreatedBy
 	inCreated bool
 	hash      maphash.Hash
+}
+
+// rawFrame is a frame before it becomes a Frame: most goroutines of a big
+// dump only add to a bucket's count and never need their frames as strings.
+type rawFrame struct {
+	fn, args, file, off span
+	line                int
+	hasFile             bool
+}
+
+type span struct{ start, end int }
+
+func (g *goroutineBuild) put(b []byte) span {
+	start := len(g.arena)
+	g.arena = append(g.arena, b...)
+	return span{start, len(g.arena)}
+}
+
+func (g *goroutineBuild) str(s span) string { return string(g.arena[s.start:s.end]) }
+
+// frames turns the raw frames into Frames.
+func (g *goroutineBuild) frames() []Frame {
+	out := make([]Frame, len(g.raw))
+	for i, r := range g.raw {
+		fn := g.arena[r.fn.start:r.fn.end]
+		out[i] = Frame{Function: string(fn), Package: packageOf(fn), Args: g.str(r.args), File: g.str(r.file), Line: r.line, Offset: g.str(r.off)}
+	}
+	return out
 }
 
 type bucketBuild struct {
@@ -655,7 +684,8 @@ func (d *dumpState) startGoroutine(p *parser, id int, inner []byte) {
 	g.active = true
 	g.id = id
 	g.state, g.minutes, g.locked = goroutineState(inner)
-	g.frames = g.frames[:0]
+	g.raw = g.raw[:0]
+	g.arena = g.arena[:0]
 	g.elided = false
 	g.createdBy = nil
 	g.inCreated = false
@@ -672,17 +702,18 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 			g.inCreated = false
 			return true
 		}
-		if len(g.frames) > 0 {
-			f := &g.frames[len(g.frames)-1]
-			if f.File == "" {
-				f.File, f.Line, f.Offset = string(file), n, string(off)
-				g.hash.WriteString(f.File)
+		if len(g.raw) > 0 {
+			f := &g.raw[len(g.raw)-1]
+			if !f.hasFile {
+				f.hasFile = true
+				f.file, f.line, f.off = g.put(file), n, g.put(off)
+				g.hash.Write(file)
 				g.hash.WriteByte(byte(n))
 				g.hash.WriteByte(byte(n >> 8))
 				g.hash.WriteByte(byte(n >> 16))
-				if d.goroot == "" && f.Package == "runtime" {
-					if i := strings.LastIndex(f.File, "/src/runtime/"); i >= 0 {
-						d.goroot = f.File[:i+len("/src/")]
+				if d.goroot == "" && bytes.HasPrefix(g.arena[f.fn.start:f.fn.end], []byte("runtime.")) {
+					if i := bytes.LastIndex(file, []byte("/src/runtime/")); i >= 0 {
+						d.goroot = string(file[:i+len("/src/")])
 					}
 				}
 			}
@@ -710,11 +741,11 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 		return true
 	}
 	if fn, args, ok := funcLine(l); ok {
-		if len(g.frames) >= p.opts.MaxFrames {
+		if len(g.raw) >= p.opts.MaxFrames {
 			g.elided = true
 			return true
 		}
-		g.frames = append(g.frames, Frame{Function: string(fn), Package: packageOf(fn), Args: string(args)})
+		g.raw = append(g.raw, rawFrame{fn: g.put(fn), args: g.put(args)})
 		g.hash.Write(fn)
 		return true
 	}
@@ -733,7 +764,7 @@ func (d *dumpState) finishGoroutine(p *parser) {
 		d.haveCrashing = true
 		d.crash.Goroutine = &Goroutine{
 			ID: g.id, State: g.state, WaitMinutes: g.minutes, LockedToThread: g.locked,
-			Frames: append([]Frame(nil), g.frames...), FramesElided: g.elided, CreatedBy: g.createdBy,
+			Frames: g.frames(), FramesElided: g.elided, CreatedBy: g.createdBy,
 		}
 		if g.elided {
 			d.crash.Truncated = true
@@ -747,7 +778,7 @@ func (d *dumpState) finishGoroutine(p *parser) {
 			d.bucketCut++
 			return
 		}
-		b = &bucketBuild{b: Bucket{State: g.state, Frames: append([]Frame(nil), g.frames...)}}
+		b = &bucketBuild{b: Bucket{State: g.state, Frames: g.frames()}}
 		d.buckets[key] = b
 		d.bucketOrder = append(d.bucketOrder, b)
 	}
