@@ -3,13 +3,19 @@ package parse_test
 import (
 	"bytes"
 	"errors"
+	"flag"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/prodwrap/prodwrap/internal/zoo"
 	"github.com/prodwrap/prodwrap/parse"
 )
+
+var writeCorpus = flag.Bool("corpus", false, "write each zoo mode's output to testdata/fuzz/FuzzParse as a seed")
 
 // TestZoo runs every mode of the crash zoo with the installed Go and checks
 // the parsed crash field by field.
@@ -23,6 +29,12 @@ func TestZoo(t *testing.T) {
 				t.Skip("cgo is not available")
 			}
 			res := zoo.Run(t, m)
+			if *writeCorpus && len(res.Stderr) < 64<<10 {
+				seed := "go test fuzz v1\n[]byte(" + strconv.Quote(string(res.Stderr)) + ")\n"
+				if err := os.WriteFile(filepath.Join("testdata", "fuzz", "FuzzParse", "zoo-"+m.Name), []byte(seed), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if res.ExitCode != m.ExitCode {
 				t.Errorf("crasher exited %d, want %d\n%s", res.ExitCode, m.ExitCode, res.Stderr)
 			}

@@ -374,3 +374,38 @@ func TestGrandchildHoldingStderrDoesNotHang(t *testing.T) {
 		t.Errorf("grandchild %d is gone; the test proves nothing", pid)
 	}
 }
+
+// slowWriter takes its time over every write, like a stderr whose reader
+// (a terminal, a log shipper under load) is slow.
+type slowWriter struct {
+	buf   bytes.Buffer
+	delay time.Duration
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(w.delay)
+	return w.buf.Write(p)
+}
+
+func TestSlowStderrLosesNothing(t *testing.T) {
+	const size = 8 << 20
+	c := helperChild(t, "write-stderr", strconv.Itoa(size), "11")
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	c.Stdout = w
+	slow := &slowWriter{delay: 2 * time.Millisecond}
+	c.Stderr = slow
+	var sum bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&sum, r); close(done) }()
+	res, err := c.Run()
+	w.Close()
+	<-done
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	h := sha256.Sum256(slow.buf.Bytes())
+	if slow.buf.Len() != size || hex.EncodeToString(h[:]) != strings.TrimSpace(sum.String()) {
+		t.Errorf("through a slow stderr: %d bytes, want %d, same content %v", slow.buf.Len(), size, hex.EncodeToString(h[:]) == strings.TrimSpace(sum.String()))
+	}
+}
