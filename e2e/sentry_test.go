@@ -48,11 +48,11 @@ func TestCrashesReachSentry(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ev struct {
-				ServerName string    `json:"server_name"`
-				Timestamp  time.Time `json:"timestamp"`
-				Level      string    `json:"level"`
+				ServerName string                         `json:"server_name"`
+				Timestamp  time.Time                      `json:"timestamp"`
+				Level      string                         `json:"level"`
 				Exception  []struct{ Type, Value string } `json:"exception"`
-				Tags map[string]string `json:"tags"`
+				Tags       map[string]string              `json:"tags"`
 			}
 			for _, it := range items {
 				if it.Header["type"] == "event" {
