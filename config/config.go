@@ -42,6 +42,7 @@ type Config struct {
 	Spool    Spool     `toml:"spool"`
 	File     File      `toml:"file"`
 	Sentry   Sentry    `toml:"sentry"`
+	Slack    Slack     `toml:"slack"`
 	Webhooks []Webhook `toml:"webhook"`
 	Delivery Delivery  `toml:"delivery"`
 	Log      Log       `toml:"log"`
@@ -105,6 +106,17 @@ type Sentry struct {
 	Release     string `toml:"release"`
 }
 
+// Slack is the Slack sink: an incoming webhook, or a bot token and a channel.
+type Slack struct {
+	WebhookURL     Secret `toml:"webhook_url"`
+	WebhookURLFile string `toml:"webhook_url_file"`
+	Token          Secret `toml:"token"`
+	TokenFile      string `toml:"token_file"`
+	Channel        string `toml:"channel"`
+	// APIURL replaces https://slack.com/api/ (tests, proxies).
+	APIURL string `toml:"api_url"`
+}
+
 // Webhook is one webhook sink ([[webhook]] in the file).
 type Webhook struct {
 	Name    string            `toml:"name"`
@@ -115,9 +127,12 @@ type Webhook struct {
 
 // Delivery bounds the work after a crash.
 type Delivery struct {
-	Deadline   Duration `toml:"deadline"`
-	MinBackoff Duration `toml:"min_backoff"`
-	MaxBackoff Duration `toml:"max_backoff"`
+	Deadline Duration `toml:"deadline"`
+	// FloodWindow: within it, Slack gets one message per fingerprint and
+	// then a summary of the repeats.
+	FloodWindow Duration `toml:"flood_window"`
+	MinBackoff  Duration `toml:"min_backoff"`
+	MaxBackoff  Duration `toml:"max_backoff"`
 }
 
 // Log configures prodwrap's own log lines.
@@ -138,9 +153,10 @@ func Default() *Config {
 		},
 		Process: Process{ForwardSignals: DefaultSignals()},
 		Delivery: Delivery{
-			Deadline:   Duration(10 * time.Second),
-			MinBackoff: Duration(250 * time.Millisecond),
-			MaxBackoff: Duration(5 * time.Second),
+			Deadline:    Duration(10 * time.Second),
+			FloodWindow: Duration(10 * time.Minute),
+			MinBackoff:  Duration(250 * time.Millisecond),
+			MaxBackoff:  Duration(5 * time.Second),
 		},
 		Log:     Log{Level: "info", Format: "auto"},
 		sources: map[string]Source{},
@@ -314,6 +330,17 @@ func (c *Config) Validate() error {
 		if err := check("sentry.dsn", ValidateDSN(c.Sentry.DSN.Reveal())); err != nil {
 			return err
 		}
+	}
+	if (c.Slack.WebhookURL != "") && (c.Slack.Token != "") {
+		return check("slack.token", errors.New("set either slack.webhook_url or slack.token with slack.channel, not both"))
+	}
+	if c.Slack.WebhookURL != "" {
+		if err := check("slack.webhook_url", validateURL(c.Slack.WebhookURL.Reveal())); err != nil {
+			return err
+		}
+	}
+	if c.Slack.Token != "" && c.Slack.Channel == "" {
+		return check("slack.channel", errors.New("missing: a Slack token needs a channel (an id such as C0123456789 or a name)"))
 	}
 	for i, w := range c.Webhooks {
 		key := fmt.Sprintf("webhook[%d].url", i)

@@ -90,6 +90,10 @@ func TestErrors(t *testing.T) {
 		{"bad env value", "", []string{"PRODWRAP_TAIL_LINES=ten"}, nil, `environment: PRODWRAP_TAIL_LINES: invalid number "ten"`},
 		{"bad flag value", "", nil, []string{"--drain-timeout", "forever"}, `command line: --drain-timeout: invalid duration "forever"`},
 		{"bad level", "[log]\nlevel = \"loud\"\n", nil, nil, `log.level: invalid level "loud"`},
+		{"slack token without channel", "[slack]\ntoken = \"xoxb-1\"\n", nil, nil, `slack.channel: missing: a Slack token needs a channel`},
+		{"slack webhook and token", "[slack]\ntoken = \"xoxb-1\"\nchannel = \"C1\"\nwebhook_url = \"https://hooks.slack.com/services/x\"\n", nil, nil, `slack.token: set either`},
+		{"bad slack webhook", "", []string{"PRODWRAP_SLACK_WEBHOOK_URL=hooks.slack.com/x"}, nil, `environment: slack.webhook_url: invalid URL`},
+		{"bad flood window", "[delivery]\nflood_window = \"a while\"\n", nil, nil, `invalid duration "a while"`},
 		{"missing file", "", []string{"PRODWRAP_CONFIG=/nonexistent/prodwrap.toml"}, nil, `/nonexistent/prodwrap.toml: cannot read the configuration`},
 	}
 	for _, tt := range tests {
@@ -127,8 +131,9 @@ func TestSecretsFromFileAndCredentials(t *testing.T) {
 	}
 	creds := t.TempDir()
 	os.WriteFile(filepath.Join(creds, "sentry-dsn"), []byte(dsn), 0o600)
+	os.WriteFile(filepath.Join(creds, "slack-token"), []byte("xoxb-cred-token\n"), 0o600)
 	os.WriteFile(filepath.Join(creds, "webhook-url"), []byte("https://hooks.example.com/secret-hook"), 0o600)
-	c, _, err = config.Load(config.Options{Args: []string{"x"}, Env: []string{"CREDENTIALS_DIRECTORY=" + creds}})
+	c, _, err = config.Load(config.Options{Args: []string{"--slack-channel", "C1", "x"}, Env: []string{"CREDENTIALS_DIRECTORY=" + creds}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +144,10 @@ func TestSecretsFromFileAndCredentials(t *testing.T) {
 	if err := c.WriteTOML(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"publickey123", "secret-hook"} {
+	if c.Slack.Token.Reveal() != "xoxb-cred-token" {
+		t.Errorf("slack token from $CREDENTIALS_DIRECTORY = %q", c.Slack.Token.Reveal())
+	}
+	for _, secret := range []string{"publickey123", "secret-hook", "xoxb-cred-token"} {
 		if strings.Contains(out.String(), secret) {
 			t.Errorf("check-config output shows the secret %q:\n%s", secret, out.String())
 		}

@@ -136,7 +136,18 @@ var settings = []setting{
 	mkStr("sentry.dsn_file", "PRODWRAP_SENTRY_DSN_FILE", "sentry-dsn-file", "`file` holding the Sentry DSN", func(c *Config) *string { return &c.Sentry.DSNFile }),
 	mkStr("sentry.environment", "SENTRY_ENVIRONMENT", "", "", func(c *Config) *string { return &c.Sentry.Environment }),
 	mkStr("sentry.release", "SENTRY_RELEASE", "", "", func(c *Config) *string { return &c.Sentry.Release }),
+	{key: "slack.webhook_url", env: "PRODWRAP_SLACK_WEBHOOK_URL",
+		set: func(c *Config, v string) error { c.Slack.WebhookURL = Secret(v); return nil },
+		get: func(c *Config) string { return c.Slack.WebhookURL.String() }},
+	mkStr("slack.webhook_url_file", "PRODWRAP_SLACK_WEBHOOK_URL_FILE", "slack-webhook-file", "`file` holding the Slack incoming-webhook URL", func(c *Config) *string { return &c.Slack.WebhookURLFile }),
+	{key: "slack.token", env: "PRODWRAP_SLACK_TOKEN",
+		set: func(c *Config, v string) error { c.Slack.Token = Secret(v); return nil },
+		get: func(c *Config) string { return c.Slack.Token.String() }},
+	mkStr("slack.token_file", "PRODWRAP_SLACK_TOKEN_FILE", "slack-token-file", "`file` holding the Slack bot token", func(c *Config) *string { return &c.Slack.TokenFile }),
+	mkStr("slack.channel", "PRODWRAP_SLACK_CHANNEL", "slack-channel", "Slack `channel` for the bot token", func(c *Config) *string { return &c.Slack.Channel }),
+	mkStr("slack.api_url", "PRODWRAP_SLACK_API_URL", "", "", func(c *Config) *string { return &c.Slack.APIURL }),
 	mkText("delivery.deadline", "PRODWRAP_DEADLINE", "deadline", "bound on delivery after a crash (`duration`)", func(c *Config) textValue { return &c.Delivery.Deadline }),
+	mkText("delivery.flood_window", "PRODWRAP_FLOOD_WINDOW", "flood-window", "Slack gets one message per fingerprint in this `duration`, then a summary", func(c *Config) textValue { return &c.Delivery.FloodWindow }),
 	mkText("delivery.min_backoff", "PRODWRAP_MIN_BACKOFF", "", "", func(c *Config) textValue { return &c.Delivery.MinBackoff }),
 	mkText("delivery.max_backoff", "PRODWRAP_MAX_BACKOFF", "", "", func(c *Config) textValue { return &c.Delivery.MaxBackoff }),
 	mkStr("log.level", "PRODWRAP_LOG_LEVEL", "log-level", "prodwrap's own log `level`: debug, info, warn, error", func(c *Config) *string { return &c.Log.Level }),
@@ -378,6 +389,27 @@ func (c *Config) resolveSecrets(env map[string]string) error {
 			c.setSource("sentry.dsn", FromEnv)
 		}
 	}
+	if c.Slack.WebhookURL == "" && c.Slack.WebhookURLFile != "" {
+		v, err := readSecret(c.Slack.WebhookURLFile)
+		if err != nil {
+			return &Error{Source: c.sourceName("slack.webhook_url_file"), Key: "slack.webhook_url_file", Err: err}
+		}
+		c.Slack.WebhookURL = Secret(v)
+	}
+	if c.Slack.Token == "" && c.Slack.TokenFile != "" {
+		v, err := readSecret(c.Slack.TokenFile)
+		if err != nil {
+			return &Error{Source: c.sourceName("slack.token_file"), Key: "slack.token_file", Err: err}
+		}
+		c.Slack.Token = Secret(v)
+	}
+	if c.Slack.Token == "" && c.Slack.WebhookURL == "" && creds != "" {
+		if v, err := readSecret(filepath.Join(creds, "slack-token")); err == nil {
+			c.Slack.Token = Secret(v)
+		} else if v, err := readSecret(filepath.Join(creds, "slack-webhook-url")); err == nil {
+			c.Slack.WebhookURL = Secret(v)
+		}
+	}
 	for i := range c.Webhooks {
 		w := &c.Webhooks[i]
 		if w.URL == "" && w.URLFile != "" {
@@ -409,7 +441,7 @@ func readSecret(path string) (string, error) {
 }
 
 // secretEnv are the variables ChildEnv removes.
-var secretEnv = []string{"SENTRY_DSN", "PRODWRAP_WEBHOOK_URL", "PRODWRAP_SENTRY_DSN_FILE"}
+var secretEnv = []string{"SENTRY_DSN", "PRODWRAP_WEBHOOK_URL", "PRODWRAP_SENTRY_DSN_FILE", "PRODWRAP_SLACK_WEBHOOK_URL", "PRODWRAP_SLACK_TOKEN"}
 
 // ChildEnv returns the child's environment: env without prodwrap's secret
 // variables (unless Process.PassSecrets), and with GOTRACEBACK set when
@@ -511,5 +543,5 @@ func EnvUsage(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w, "  PRODWRAP_WEBHOOK_URL     one webhook sink")
-	fmt.Fprintln(w, "  CREDENTIALS_DIRECTORY    systemd credentials: sentry-dsn, webhook-url")
+	fmt.Fprintln(w, "  CREDENTIALS_DIRECTORY    systemd credentials: sentry-dsn, slack-token, slack-webhook-url, webhook-url")
 }

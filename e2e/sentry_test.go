@@ -12,13 +12,15 @@ import (
 )
 
 // TestCrashesReachSentry runs real crashing programs under prodwrap with
-// SENTRY_DSN set to the local Sentry receiver and reads the events it
-// stored: one per crash, with the right exception, hostname and time.
+// SENTRY_DSN set to the local Sentry receiver and a Slack webhook on
+// slack-go's slacktest server, and reads what they got: one event and one
+// message per crash, with the right exception, hostname and time.
 func TestCrashesReachSentry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the npm Sentry receiver")
 	}
 	rcv := testreceiver.StartSentry(t)
+	slackSrv := testreceiver.StartSlack(t, nil)
 	host, _ := os.Hostname()
 	tests := []struct {
 		mode, excType, value string
@@ -35,7 +37,7 @@ func TestCrashesReachSentry(t *testing.T) {
 			m, _ := zoo.Lookup(tt.mode)
 			bin := zoo.Build(t, m.Flavor())
 			before := time.Now().Add(-time.Second)
-			r := prodwrap(t, nil, []string{"SENTRY_DSN=" + rcv.DSN(), "PRODWRAP_FILE=true"}, append([]string{"--", bin, m.Program()}, m.Args...)...)
+			r := prodwrap(t, nil, []string{"SENTRY_DSN=" + rcv.DSN(), "PRODWRAP_SLACK_WEBHOOK_URL=" + slackSrv.WebhookURL(), "PRODWRAP_FILE=true"}, append([]string{"--", bin, m.Program()}, m.Args...)...)
 			if r.code != m.ExitCode {
 				t.Errorf("exit %d, want %d", r.code, m.ExitCode)
 			}
@@ -70,8 +72,15 @@ func TestCrashesReachSentry(t *testing.T) {
 			if ev.Tags["kind"] != m.Kind {
 				t.Errorf("kind tag %q, want %q", ev.Tags["kind"], m.Kind)
 			}
-			if strings.Contains(string(r.stderr), "publickey") {
-				t.Errorf("the DSN leaks on stderr")
+			if strings.Contains(string(r.stderr), "publickey") || strings.Contains(string(r.stderr), "/services/T000") {
+				t.Errorf("the DSN or the Slack webhook leaks on stderr")
+			}
+			msgs := slackSrv.WebhookMessages()
+			if len(msgs) != i+1 {
+				t.Fatalf("Slack holds %d messages, want %d", len(msgs), i+1)
+			}
+			if msg := msgs[i]; !strings.Contains(msg.Text, "crasher crashed on "+host+": "+m.Kind) || msg.Blocks == nil || len(msg.Blocks.BlockSet) < 4 {
+				t.Errorf("Slack message %q with %v", msg.Text, msg.Blocks)
 			}
 		})
 	}

@@ -197,6 +197,13 @@ func (d *Dispatcher) Flush(ctx context.Context) (*FlushResult, error) {
 	res := &FlushResult{Errors: errs}
 	ctx, cancel := d.withDeadline(ctx)
 	defer cancel()
+	for _, s := range d.Sinks {
+		if fs, ok := s.(interface{ FlushSummaries(context.Context) error }); ok {
+			if err := fs.FlushSummaries(ctx); err != nil {
+				d.logger().Warn("flood summary not delivered", "sink", s.Name(), "err", err)
+			}
+		}
+	}
 	for i, e := range entries {
 		if ctx.Err() != nil {
 			res.Remaining += len(entries) - i

@@ -22,7 +22,15 @@ import (
 	"github.com/prodwrap/prodwrap/parse"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// slacktest's hub keeps a goroutine per websocket and per queued
+		// message for the life of the process.
+		goleak.IgnoreAnyFunction("github.com/slack-go/slack/slacktest.handlePendingMessages"),
+		goleak.IgnoreAnyFunction("github.com/slack-go/slack/slacktest.(*Server).queueForWebsocket"),
+		goleak.IgnoreAnyFunction("github.com/slack-go/slack/slacktest.(*Server).wsHandler"),
+	)
+}
 
 func testReport(id string) *parse.Report {
 	return &parse.Report{

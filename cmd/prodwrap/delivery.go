@@ -52,6 +52,19 @@ func newDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*delive
 		}
 		sinks = append(sinks, s)
 	}
+	if cfg.Slack.WebhookURL != "" || cfg.Slack.Token != "" {
+		s, err := notify.NewSlack(notify.SlackOptions{
+			WebhookURL: cfg.Slack.WebhookURL.Reveal(),
+			Token:      cfg.Slack.Token.Reveal(),
+			Channel:    cfg.Slack.Channel,
+			APIURL:     cfg.Slack.APIURL,
+			Flood:      &notify.Flood{Dir: sp.Dir(), Window: time.Duration(cfg.Delivery.FloodWindow)},
+		})
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, s)
+	}
 	for i, w := range cfg.Webhooks {
 		name := w.Name
 		if name == "" {

@@ -1,0 +1,167 @@
+package notify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prodwrap/prodwrap/parse"
+)
+
+// DefaultFloodWindow is the flood-control window when none is set.
+const DefaultFloodWindow = 10 * time.Minute
+
+// Flood is the crash-loop guard of a chatty sink (Slack): within Window,
+// the first report of a fingerprint is posted and the others are only
+// counted; once the window has passed, one summary says how many there
+// were ("api crashed 37 times in 10m0s on host-a"). The summary goes out
+// with the next report of that fingerprint, or at the next Dispatcher.Flush
+// (every start of prodwrap flushes in the background).
+//
+// The state lives in the spool directory (flood.json, guarded by an flock
+// on flood.lock), so it holds across restarts of prodwrap itself, and
+// prodwrap processes sharing a spool share it.
+type Flood struct {
+	Dir    string
+	Window time.Duration
+	now    func() time.Time
+}
+
+// floodEntry is one fingerprint's window.
+type floodEntry struct {
+	First      time.Time    `json:"first"`
+	Suppressed int          `json:"suppressed"`
+	Sample     parse.Report `json:"sample"`
+}
+
+// floodState maps a fingerprint key to its window.
+type floodState map[string]*floodEntry
+
+func (f *Flood) window() time.Duration {
+	if f.Window <= 0 {
+		return DefaultFloodWindow
+	}
+	return f.Window
+}
+
+func (f *Flood) clock() time.Time {
+	if f.now != nil {
+		return f.now()
+	}
+	return time.Now()
+}
+
+func floodKey(r *parse.Report) string {
+	h := sha256.Sum256([]byte(r.Service + "\x00" + strings.Join(r.Fingerprint, "\x00")))
+	return hex.EncodeToString(h[:12])
+}
+
+// update runs fn on the state under the lock and saves it.
+func (f *Flood) update(fn func(s floodState) error) error {
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return fmt.Errorf("flood state: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(f.Dir, "flood.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("flood state: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("flood state lock: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	path := filepath.Join(f.Dir, "flood.json")
+	s := floodState{}
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if json.Unmarshal(b, &s) != nil {
+			s = floodState{} // a damaged state file costs at most a repeated message
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("flood state: %w", err)
+	}
+	if err := fn(s); err != nil {
+		return err
+	}
+	b, err = json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("flood state: %w", err)
+	}
+	return writeFileAtomic(path, b)
+}
+
+// summarizer posts flood summaries; Slack implements it.
+type summarizer interface {
+	postSummary(ctx context.Context, service, host string, count int, window time.Duration, sample *parse.Report) error
+}
+
+// admit decides whether r is posted: true for the first of its fingerprint
+// in the window. A window that has passed with suppressed reports gets its
+// summary posted first.
+func (f *Flood) admit(ctx context.Context, r *parse.Report, s summarizer) (bool, error) {
+	var post bool
+	var due *floodEntry
+	key := floodKey(r)
+	now := f.clock()
+	err := f.update(func(st floodState) error {
+		e := st[key]
+		if e != nil && now.Sub(e.First) < f.window() {
+			e.Suppressed++
+			post = false
+			return nil
+		}
+		if e != nil && e.Suppressed > 0 {
+			due = e
+		}
+		sample := *r
+		sample.Output, sample.LogTail, sample.Breadcrumbs = "", nil, nil
+		st[key] = &floodEntry{First: now, Sample: sample}
+		post = true
+		return nil
+	})
+	if err != nil {
+		return true, err // without state, post: a repeat beats a loss
+	}
+	if due != nil {
+		if err := s.postSummary(ctx, due.Sample.Service, due.Sample.Host.Hostname, due.Suppressed+1, f.window(), &due.Sample); err != nil {
+			return post, err
+		}
+	}
+	return post, nil
+}
+
+// flushSummaries posts the summaries of every window that has passed.
+func (f *Flood) flushSummaries(ctx context.Context, s summarizer) error {
+	now := f.clock()
+	var due []*floodEntry
+	err := f.update(func(st floodState) error {
+		for k, e := range st {
+			if now.Sub(e.First) >= f.window() {
+				if e.Suppressed > 0 {
+					due = append(due, e)
+				}
+				delete(st, k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range due {
+		if err := s.postSummary(ctx, e.Sample.Service, e.Sample.Host.Hostname, e.Suppressed+1, f.window(), &e.Sample); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

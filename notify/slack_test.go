@@ -1,0 +1,169 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/slack-go/slack"
+
+	"github.com/prodwrap/prodwrap/internal/testreceiver"
+	"github.com/prodwrap/prodwrap/notify"
+	"github.com/prodwrap/prodwrap/parse"
+)
+
+func TestSlackBlocksGolden(t *testing.T) {
+	text, blocks := notify.SlackMessage(crashReport())
+	got, err := json.MarshalIndent(map[string]any{"text": text, "blocks": blocks}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "slack-blocks.golden.json")
+	if *update {
+		os.WriteFile(golden, append(got, '\n'), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (go test ./notify -run Golden -update creates it)", err)
+	}
+	if diff := cmp.Diff(strings.TrimSpace(string(want)), strings.TrimSpace(string(got))); diff != "" {
+		t.Errorf("Slack blocks mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestSlackMessageStaysWithinLimits(t *testing.T) {
+	r := crashReport()
+	r.Crash.Message = strings.Repeat("é", 5000)
+	for i := 0; i < 500; i++ {
+		r.Crash.Goroutine.Frames = append(r.Crash.Goroutine.Frames, parse.Frame{Function: strings.Repeat("f", 300), File: "/x.go", Line: i})
+	}
+	_, blocks := notify.SlackMessage(r)
+	if len(blocks) > 50 {
+		t.Errorf("%d blocks", len(blocks))
+	}
+	for _, b := range blocks {
+		if sb, ok := b.(*slack.SectionBlock); ok && sb.Text != nil && len(sb.Text.Text) > 3000 {
+			t.Errorf("section text of %d bytes", len(sb.Text.Text))
+		}
+	}
+}
+
+// TestSlackPostMessageThroughSlacktest posts with a bot token to slacktest's
+// chat.postMessage and reads the message back from its RTM stream.
+func TestSlackPostMessageThroughSlacktest(t *testing.T) {
+	srv := testreceiver.StartSlack(t, nil)
+	rtm := srv.GetTestRTMInstance()
+	go rtm.ManageConnection()
+	defer rtm.Disconnect()
+	got := make(chan *slack.MessageEvent, 4)
+	go func() {
+		for ev := range rtm.IncomingEvents {
+			if m, ok := ev.Data.(*slack.MessageEvent); ok {
+				got <- m
+				return
+			}
+		}
+	}()
+	// Wait for the RTM connection before posting.
+	deadline := time.Now().Add(10 * time.Second)
+	for rtm.GetInfo() == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	s, err := notify.NewSlack(notify.SlackOptions{Token: "xoxb-secret-token", Channel: "C123", APIURL: srv.GetAPIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Notify(context.Background(), crashReport()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		if m.Channel != "C123" || !strings.Contains(m.Text, "api crashed on host-a: panic: runtime error") || len(m.Blocks.BlockSet) < 4 {
+			t.Errorf("message channel %q text %q blocks %d", m.Channel, m.Text, len(m.Blocks.BlockSet))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message on the RTM stream")
+	}
+}
+
+func TestSlackErrors(t *testing.T) {
+	revoked := func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"ok":false,"error":"invalid_auth"}`)
+	}
+	srv := testreceiver.StartSlack(t, revoked)
+	s, _ := notify.NewSlack(notify.SlackOptions{Token: "xoxb-revoked", Channel: "C1", APIURL: srv.GetAPIURL()})
+	err := s.Notify(context.Background(), crashReport())
+	if !notify.IsPermanent(err) || strings.Contains(err.Error(), "xoxb") {
+		t.Errorf("revoked token: %v, want a permanent error without the token", err)
+	}
+
+	srv2 := testreceiver.StartSlack(t, nil, http.StatusTooManyRequests)
+	s2, _ := notify.NewSlack(notify.SlackOptions{WebhookURL: srv2.WebhookURL()})
+	sp, _ := notify.OpenSpool(t.TempDir())
+	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{s2}, Deadline: 10 * time.Second}
+	start := time.Now()
+	out, err := d.Deliver(context.Background(), crashReport())
+	if err != nil || !out.Complete() {
+		t.Fatalf("after a 429: %v %+v", err, out.Failed)
+	}
+	if time.Since(start) < time.Second {
+		t.Errorf("Retry-After: 1 was not obeyed (delivered after %v)", time.Since(start))
+	}
+	if n := len(srv2.WebhookMessages()); n != 1 {
+		t.Errorf("webhook got %d messages, want 1", n)
+	}
+	for _, bad := range []notify.SlackOptions{{}, {Token: "x"}, {WebhookURL: "ftp://x"}, {WebhookURL: "https://x/y", Token: "t", Channel: "c"}} {
+		if _, err := notify.NewSlack(bad); err == nil {
+			t.Errorf("NewSlack(%+v) accepted", bad)
+		}
+	}
+}
+
+// TestCrashLoopFloodControl: 50 identical crashes give one Slack message
+// and one summary, and 50 Sentry events.
+func TestCrashLoopFloodControl(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the npm Sentry receiver")
+	}
+	srv := testreceiver.StartSlack(t, nil)
+	sentryRcv := testreceiver.StartSentry(t)
+	spoolDir := t.TempDir()
+	sp, _ := notify.OpenSpool(spoolDir)
+	window := 3 * time.Second
+	sl, _ := notify.NewSlack(notify.SlackOptions{WebhookURL: srv.WebhookURL(), Flood: &notify.Flood{Dir: spoolDir, Window: window}})
+	se, _ := notify.NewSentry(notify.SentryOptions{DSN: sentryRcv.DSN()})
+	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{sl, se}, Deadline: 10 * time.Second}
+	start := time.Now()
+	for i := 0; i < 50; i++ {
+		r := crashReport()
+		r.ID = strings.Replace(r.ID, "5b8f", "%04d", 1)
+		r.ID = r.ID[:4] + string(rune('a'+i%26)) + r.ID[5:] + "-" + string(rune('a'+i/26))
+		if out, err := d.Deliver(context.Background(), r); err != nil || !out.Complete() {
+			t.Fatalf("crash %d: %v %+v", i, err, out)
+		}
+	}
+	if time.Since(start) >= window {
+		t.Skipf("50 deliveries took %v, longer than the %v window; the count below would prove nothing", time.Since(start), window)
+	}
+	if n := len(srv.WebhookMessages()); n != 1 {
+		t.Fatalf("Slack got %d messages during the crash loop, want 1", n)
+	}
+	time.Sleep(time.Until(start.Add(window + 100*time.Millisecond)))
+	if _, err := d.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.WebhookMessages()
+	if len(msgs) != 2 || !strings.Contains(msgs[1].Text, "api crashed 50 times in 3s on host-a") {
+		t.Errorf("Slack messages: %d, last %q; want 2 ending in the summary", len(msgs), msgs[len(msgs)-1].Text)
+	}
+	if n := len(sentryRcv.Envelopes(50, 10*time.Second)); n != 50 {
+		t.Errorf("Sentry got %d events, want 50", n)
+	}
+}
