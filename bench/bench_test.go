@@ -7,6 +7,7 @@ package bench_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prodwrap/prodwrap/internal/testreceiver"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 )
 
@@ -145,4 +147,63 @@ func report(b *testing.B, direct, wrapped time.Duration) {
 	b.ReportMetric(float64(direct)/float64(b.N)/1e6, "ms-direct")
 	b.ReportMetric(float64(wrapped)/float64(b.N)/1e6, "ms-prodwrap")
 	b.ReportMetric(float64(wrapped)/float64(direct), "ratio")
+}
+
+// BenchmarkReportLatency: from the child's exit (prodwrap's debug log line
+// "child exited") to the event stored by the local Sentry receiver (it
+// answers 200 once the envelope is in its buffer: prodwrap's debug line
+// "sink acknowledged"). The event is also read back from the receiver.
+// Targets: ≤ 200 ms for a one-goroutine panic, ≤ 2 s for a
+// 100,000-goroutine dump.
+func BenchmarkReportLatency(b *testing.B) {
+	crasher := zoo.Build(b, zoo.Plain)
+	rcv := testreceiver.StartSentry(b)
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"1-goroutine", nil, []string{"nil-deref"}},
+		{"100k-goroutines", []string{"GOTRACEBACK=all"}, []string{"many-goroutines", "100000"}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				before := len(rcv.ReceivedAt())
+				dir := b.TempDir()
+				cmd := exec.Command(prodwrapBin(b), append([]string{"--", crasher}, c.args...)...)
+				cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+dir, "SENTRY_DSN="+rcv.DSN(), "PRODWRAP_FILE=false",
+					"PRODWRAP_LOG_LEVEL=debug", "PRODWRAP_LOG_FORMAT=json")
+				cmd.Env = append(cmd.Env, c.env...)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				_ = cmd.Run()
+				exited := logTime(b, stderr.Bytes(), "child exited")
+				stored := logTime(b, stderr.Bytes(), "sink acknowledged")
+				if n := len(rcv.Envelopes(before+1, 30*time.Second)); n != before+1 {
+					b.Fatalf("receiver holds %d envelopes, want %d", n, before+1)
+				}
+				total += stored.Sub(exited)
+			}
+			b.ReportMetric(float64(total)/float64(b.N)/1e6, "ms-exit-to-stored")
+		})
+	}
+}
+
+// logTime finds prodwrap's JSON log line with message msg and returns its time.
+func logTime(b *testing.B, stderr []byte, msg string) time.Time {
+	for _, line := range bytes.Split(stderr, []byte("\n")) {
+		if !bytes.Contains(line, []byte(`"msg":"`+msg+`"`)) {
+			continue
+		}
+		var rec struct {
+			Time time.Time `json:"time"`
+		}
+		if err := json.Unmarshal(line, &rec); err == nil {
+			return rec.Time
+		}
+	}
+	b.Fatalf("no %q line in prodwrap's stderr:\n%s", msg, stderr)
+	return time.Time{}
 }

@@ -382,3 +382,21 @@ func TestRealDumpPassesThroughByteExact(t *testing.T) {
 		t.Errorf("after the child's bytes: %q", rest[:min(len(rest), 200)])
 	}
 }
+
+// TestDumpLargerThanTheCapKeepsItsHead: a dump beyond max_dump is cut, and
+// what is kept is its head — the header and the crashing goroutine.
+func TestDumpLargerThanTheCapKeepsItsHead(t *testing.T) {
+	crasher := zoo.Build(t, zoo.Plain)
+	r := prodwrap(t, nil, []string{"GOTRACEBACK=all", "PRODWRAP_MAX_DUMP=256KiB", "PRODWRAP_MEMORY_DUMP=64KiB"}, "--", crasher, "many-goroutines", "3000")
+	if r.code != 2 {
+		t.Fatalf("exit %d", r.code)
+	}
+	reps := r.reports(t)
+	if len(reps) != 1 {
+		t.Fatalf("%d reports", len(reps))
+	}
+	c := reps[0].Crash
+	if c.Kind != parse.KindPanic || c.Message != "3000 goroutines are waiting" || !c.Truncated || c.Goroutines >= 3001 || c.TopFrame == nil {
+		t.Errorf("kind %s message %q truncated %v goroutines %d top %+v", c.Kind, c.Message, c.Truncated, c.Goroutines, c.TopFrame)
+	}
+}

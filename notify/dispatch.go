@@ -100,6 +100,7 @@ func (d *Dispatcher) deliver(ctx context.Context, e *Entry) *Outcome {
 			d.logger().Log(ctx, level, msg, "sink", s.Name(), "report", e.Report.ID, "err", err)
 			continue
 		}
+		d.logger().Debug("sink acknowledged", "sink", s.Name(), "report", e.Report.ID)
 		if err := d.Spool.Ack(e, s.Name()); err != nil {
 			d.logger().Error("cannot record the acknowledgement; the sink may get the report again", "sink", s.Name(), "err", err)
 		}

@@ -37,6 +37,15 @@ func StartsDump(line []byte) bool {
 	return false
 }
 
+// StartsHeader reports whether line is the first line of a crash report of
+// its own — StartsDump without the goroutine sections, which also occur in
+// the middle of a dump:
+//
+//	Regexp: ^(panic: |fatal error: |SIG[A-Z0-9]+: |WARNING: DATA RACE|runtime: )
+func StartsHeader(line []byte) bool {
+	return StartsDump(line) && line[0] != 'g'
+}
+
 var (
 	prefixPanic      = []byte("panic: ")
 	prefixFatal      = []byte("fatal error: ")

@@ -158,6 +158,11 @@ func TestStartsDump(t *testing.T) {
 			t.Errorf("StartsDump(%q) = true", l)
 		}
 	}
+	for _, l := range yes {
+		if want := !strings.HasPrefix(l, "goroutine"); parse.StartsHeader([]byte(l)) != want {
+			t.Errorf("StartsHeader(%q) = %v", l, !want)
+		}
+	}
 	if n := testing.AllocsPerRun(100, func() { parse.StartsDump([]byte("goroutine 12 [select]:")) }); n != 0 {
 		t.Errorf("StartsDump allocates %v times", n)
 	}

@@ -79,7 +79,7 @@ func runWatch(args, env []string, std stdio) int {
 			MaxDump:    int64(cfg.Capture.MaxDump),
 			MemoryDump: int(cfg.Capture.MemoryDump),
 			SpillDir:   deliv.spool.Dir(),
-			StartsDump: parse.StartsDump,
+			StartsDump: dumpDetector(),
 		},
 		Logger: logger,
 	}
@@ -91,6 +91,7 @@ func runWatch(args, env []string, std stdio) int {
 	if res.Dump != nil {
 		defer res.Dump.Close()
 	}
+	logger.Debug("child exited", "pid", res.PID, "status", res.ExitCode, "uptime", res.Uptime(), "dump_bytes", dumpSize(res))
 	if err := gate.Flush(); err != nil {
 		logger.Debug("cannot write held log lines", "err", err)
 	}
@@ -227,5 +228,29 @@ func waitBounded(c <-chan struct{}, d time.Duration) {
 func recoverLogged(logger *slog.Logger, where string) {
 	if v := recover(); v != nil {
 		logger.Error("internal error (a bug, please report it)", "where", where, "panic", fmt.Sprint(v), "stack", string(debugStack()))
+	}
+}
+
+func dumpSize(res *supervise.Result) int64 {
+	if res.Dump == nil {
+		return 0
+	}
+	return res.Dump.Size()
+}
+
+// dumpDetector tells supervise where the dump starts: at the first line
+// parse.StartsDump accepts (a header, or a goroutine section after a header
+// that began mid-line). supervise asks again only once a capture was cut at
+// its cap; then only a new header may start a new capture, not one of the
+// goroutine sections of the same huge dump, so that the head of the dump —
+// its header and the crashing goroutine — is what is kept.
+func dumpDetector() func(line []byte) bool {
+	started := false
+	return func(line []byte) bool {
+		if started {
+			return parse.StartsHeader(line)
+		}
+		started = parse.StartsDump(line)
+		return started
 	}
 }

@@ -59,6 +59,7 @@ type Sentry struct {
 
 	mu        sync.Mutex
 	envelopes [][]byte
+	times     []time.Time // when each envelope was streamed back
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -146,6 +147,7 @@ func (s *Sentry) stream(ctx context.Context, ready chan<- struct{}) {
 			if err == nil {
 				s.mu.Lock()
 				s.envelopes = append(s.envelopes, b)
+				s.times = append(s.times, time.Now())
 				s.mu.Unlock()
 			}
 		}
@@ -165,6 +167,14 @@ func (s *Sentry) Envelopes(n int, timeout time.Duration) [][]byte {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ReceivedAt returns when each envelope was streamed back by the receiver,
+// in order.
+func (s *Sentry) ReceivedAt() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.times...)
 }
 
 // Item is one item of an envelope.
