@@ -2,8 +2,11 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,5 +86,86 @@ func TestCrashesReachSentry(t *testing.T) {
 				t.Errorf("Slack message %q with %v", msg.Text, msg.Blocks)
 			}
 		})
+	}
+}
+
+// TestSIGQUITDumpReachesSentryAndSlack: ^\ on a hung service gives a
+// sigquit report with its goroutines, in Sentry and in Slack.
+func TestSIGQUITDumpReachesSentryAndSlack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the npm Sentry receiver")
+	}
+	rcv := testreceiver.StartSentry(t)
+	slackSrv := testreceiver.StartSlack(t, nil)
+	crasher := zoo.Build(t, zoo.Plain)
+	cmd := command(t, prodwrapBin(t), "--", crasher, "hang")
+	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+t.TempDir(), "SENTRY_DSN="+rcv.DSN(), "PRODWRAP_SLACK_WEBHOOK_URL="+slackSrv.WebhookURL())
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("crasher not ready: %q %v", buf, err)
+	}
+	cmd.Process.Signal(syscall.SIGQUIT)
+	if code := exitCode(t, cmd.Wait()); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	envs := rcv.Envelopes(1, 15*time.Second)
+	if len(envs) != 1 {
+		t.Fatalf("%d events", len(envs))
+	}
+	items, _ := testreceiver.ParseEnvelope(envs[0])
+	var ev struct {
+		Tags    map[string]string `json:"tags"`
+		Threads []struct {
+			Name string `json:"name"`
+		} `json:"threads"`
+	}
+	for _, it := range items {
+		if it.Header["type"] == "event" {
+			json.Unmarshal(it.Payload, &ev)
+		}
+	}
+	if ev.Tags["kind"] != "sigquit" || len(ev.Threads) < 2 {
+		t.Errorf("event kind %q with %d threads", ev.Tags["kind"], len(ev.Threads))
+	}
+	msgs := slackSrv.WebhookMessages()
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, ": sigquit: quit") {
+		t.Errorf("Slack messages %+v", msgs)
+	}
+}
+
+// TestNextRunDeliversWhatWasLeft: a report that could not be delivered is
+// delivered by the next start of prodwrap, in the background, once.
+func TestNextRunDeliversWhatWasLeft(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the npm Sentry receiver")
+	}
+	rcv := testreceiver.StartSentry(t)
+	spool := t.TempDir()
+	down := "http://key@127.0.0.1:1/5" // nothing listens on port 1
+	crasher := zoo.Build(t, zoo.Plain)
+	first := command(t, prodwrapBin(t), "--", crasher, "nil-deref")
+	first.Env = append(os.Environ(), "PRODWRAP_SPOOL="+spool, "SENTRY_DSN="+down, "PRODWRAP_DEADLINE=300ms")
+	if code := exitCode(t, first.Run()); code != 2 {
+		t.Fatalf("first run exit %d", code)
+	}
+	if pending, _ := filepath.Glob(filepath.Join(spool, "pending", "*.json")); len(pending) != 1 {
+		t.Fatalf("%d pending after the first run", len(pending))
+	}
+	for range 2 { // two clean runs: the second finds nothing left to send
+		next := command(t, prodwrapBin(t), "--", "/bin/true")
+		next.Env = append(os.Environ(), "PRODWRAP_SPOOL="+spool, "SENTRY_DSN="+rcv.DSN())
+		if code := exitCode(t, next.Run()); code != 0 {
+			t.Fatalf("next run exit %d", code)
+		}
+	}
+	if n := len(rcv.Envelopes(2, 3*time.Second)); n != 1 {
+		t.Errorf("receiver got %d events, want exactly 1", n)
+	}
+	if pending, _ := filepath.Glob(filepath.Join(spool, "pending", "*.json")); len(pending) != 0 {
+		t.Errorf("%d still pending", len(pending))
 	}
 }

@@ -22,6 +22,10 @@
 // token) is not retried in this delivery: it is logged once and the entry
 // stays in the spool for a flush after the configuration is fixed.
 //
+// Sinks are tried in the order given; prodwrap puts Sentry before Slack, so
+// that the Slack message can name the Sentry event (Report.SentryEventID,
+// kept in the spool entry with the acknowledgement).
+//
 // # Spool layout
 //
 //	<dir>/pending/<id>.json   an Entry: the report and the sinks that acked it

@@ -285,3 +285,32 @@ func TestWriteSummary(t *testing.T) {
 		t.Errorf("got %q\nwant %q", b.String(), want)
 	}
 }
+
+// TestSentryRateLimitIsObeyed: a 429 with X-Sentry-Rate-Limits (and no
+// Retry-After) makes the dispatcher wait that long before the retry.
+func TestSentryRateLimitIsObeyed(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("X-Sentry-Rate-Limits", "2:error:org")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	s, err := notify.NewSentry(notify.SentryOptions{DSN: strings.Replace(srv.URL, "http://", "http://key@", 1) + "/3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := notify.OpenSpool(t.TempDir())
+	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{s}, Deadline: 10 * time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
+	start := time.Now()
+	out, err := d.Deliver(context.Background(), testReport("rl"))
+	if err != nil || !out.Complete() {
+		t.Fatalf("%v %+v", err, out)
+	}
+	if waited := time.Since(start); waited < 2*time.Second || calls.Load() != 2 {
+		t.Errorf("delivered after %v in %d calls; want the 2s limit obeyed, 2 calls", waited, calls.Load())
+	}
+}

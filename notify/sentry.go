@@ -81,6 +81,9 @@ func (s *Sentry) Notify(ctx context.Context, r *parse.Report) error {
 	if he, ok := errors.AsType[*HTTPError](err); ok && he.Status == http.StatusTooManyRequests && he.RetryAfter == 0 {
 		he.RetryAfter = 60 * time.Second
 	}
+	if err == nil {
+		r.SentryEventID = string(ev.EventID)
+	}
 	return err
 }
 

@@ -187,6 +187,9 @@ func SlackMessage(r *parse.Report) (string, []slack.Block) {
 		blocks = append(blocks, slack.NewSectionBlock(md("```"+code+"```"), nil, nil))
 	}
 	ctx := fmt.Sprintf("report %s · %d goroutines", r.ID, c.Goroutines)
+	if r.SentryEventID != "" {
+		ctx += " · Sentry event " + r.SentryEventID
+	}
 	if r.Restart > 0 {
 		ctx += fmt.Sprintf(" · restart %d", r.Restart)
 	}

@@ -40,6 +40,9 @@ type Report struct {
 	// attach it (Sentry's crash.txt).
 	Output          string `json:"output,omitempty"`
 	OutputTruncated bool   `json:"output_truncated,omitempty"`
+	// SentryEventID is the id of the Sentry event once Sentry accepted the
+	// report; the Slack message links to it.
+	SentryEventID string `json:"sentry_event_id,omitempty"`
 }
 
 // Host describes the machine the child ran on.

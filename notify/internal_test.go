@@ -1,0 +1,63 @@
+package notify
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestSentryRateLimit(t *testing.T) {
+	tests := []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 0},
+		{"60:error:org", 60 * time.Second},
+		{"60:transaction:org", 0},
+		{"30::organization, 120:error;default:project", 120 * time.Second},
+		{"2.5:error:key", 2500 * time.Millisecond},
+		{"bogus, :error", 0},
+	}
+	for _, tt := range tests {
+		if got := sentryRateLimit(tt.header); got != tt.want {
+			t.Errorf("sentryRateLimit(%q) = %v, want %v", tt.header, got, tt.want)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	h := http.Header{}
+	if got := retryAfter(h, now); got != 0 {
+		t.Errorf("no header: %v", got)
+	}
+	h.Set("Retry-After", "7")
+	if got := retryAfter(h, now); got != 7*time.Second {
+		t.Errorf("seconds: %v", got)
+	}
+	h.Set("Retry-After", now.Add(90*time.Second).Format(http.TimeFormat))
+	if got := retryAfter(h, now); got != 90*time.Second {
+		t.Errorf("HTTP date: %v", got)
+	}
+}
+
+func TestBackoffIsBoundedAndJittered(t *testing.T) {
+	minB, maxB := 100*time.Millisecond, time.Second
+	seen := map[time.Duration]bool{}
+	for attempt := 0; attempt < 40; attempt++ {
+		for range 20 {
+			d := backoff(attempt, minB, maxB)
+			if d < minB/2 || d > maxB {
+				t.Fatalf("backoff(%d) = %v, outside [%v, %v]", attempt, d, minB/2, maxB)
+			}
+			if ceil := minB << min(attempt, 20); ceil < maxB && d > ceil {
+				t.Fatalf("backoff(%d) = %v above its exponential ceiling %v", attempt, d, ceil)
+			}
+			seen[d] = true
+		}
+	}
+	if len(seen) < 100 {
+		t.Errorf("only %d distinct waits: no jitter", len(seen))
+	}
+}
+
