@@ -226,3 +226,24 @@ func TestExampleFileIsComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigurationDocIsComplete: docs/configuration.md names every
+// environment variable and flag the code accepts.
+func TestConfigurationDocIsComplete(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env, flags bytes.Buffer
+	config.EnvUsage(&env)
+	config.FlagUsage(&flags)
+	for _, line := range strings.Split(env.String()+flags.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || (!strings.HasPrefix(f[0], "-") && !strings.ContainsAny(f[0], "_")) {
+			continue
+		}
+		if !bytes.Contains(doc, []byte(f[0])) {
+			t.Errorf("docs/configuration.md does not mention %s", f[0])
+		}
+	}
+}

@@ -536,12 +536,12 @@ func FlagUsage(w io.Writer) {
 
 // EnvUsage writes the environment variables and the settings they set.
 func EnvUsage(w io.Writer) {
-	fmt.Fprintln(w, "  PRODWRAP_CONFIG          configuration file")
+	fmt.Fprintln(w, "  PRODWRAP_CONFIG                  configuration file")
 	for _, s := range settings {
 		if s.env != "" {
-			fmt.Fprintf(w, "  %-24s %s\n", s.env, s.key)
+			fmt.Fprintf(w, "  %-32s %s\n", s.env, s.key)
 		}
 	}
-	fmt.Fprintln(w, "  PRODWRAP_WEBHOOK_URL     one webhook sink")
-	fmt.Fprintln(w, "  CREDENTIALS_DIRECTORY    systemd credentials: sentry-dsn, slack-token, slack-webhook-url, webhook-url")
+	fmt.Fprintln(w, "  PRODWRAP_WEBHOOK_URL             one webhook sink")
+	fmt.Fprintln(w, "  CREDENTIALS_DIRECTORY            systemd credentials: sentry-dsn, slack-token, slack-webhook-url, webhook-url")
 }

@@ -60,4 +60,3 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 		t.Errorf("only %d distinct waits: no jitter", len(seen))
 	}
 }
-

@@ -34,6 +34,9 @@ Delivers every report the spool holds to the configured sinks.
 
 Exit status: 0 when the spool is empty afterwards, 1 when reports remain,
 125 on error. Flags are those of the run command (--config, --spool, ...).
+
+Example, after fixing a revoked Slack token in the configuration:
+  prodwrap flush --config /etc/prodwrap/api.toml
 `
 
 const checkConfigUsage = `usage: prodwrap check-config [flags]

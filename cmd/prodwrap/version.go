@@ -14,7 +14,7 @@ func runVersion(args []string, std stdio) int {
 	fs := flag.NewFlagSet("prodwrap version", flag.ContinueOnError)
 	fs.SetOutput(std.err)
 	fs.Usage = func() {
-		fmt.Fprintln(std.err, "usage: prodwrap version\n\nPrints prodwrap's version, VCS revision and the Go version it was built with.")
+		fmt.Fprintln(std.err, "usage: prodwrap version\n\nPrints prodwrap's version, VCS revision and the Go version it was built with.\n\nExample:\n  prodwrap version")
 	}
 	if err := fs.Parse(args); err != nil {
 		return usageStatus(err)
