@@ -8,23 +8,21 @@
 package e2e_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/prodwrap/prodwrap/internal/testhelper"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 )
 
@@ -34,10 +32,10 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"exitwith":    func() { os.Exit(helperExit()) },
-		"echosignals": func() { os.Exit(helperEchoSignals()) },
+		"echosignals": func() { os.Exit(testhelper.EchoSignals()) },
 		"hang":        func() { os.Exit(helperHang()) },
 		"catstdin":    func() { os.Exit(helperCat()) },
-		"fdinfo":      func() { os.Exit(helperFDInfo()) },
+		"fdinfo":      func() { os.Exit(testhelper.FDInfo()) },
 	})
 }
 
@@ -59,39 +57,8 @@ func helperExit() int {
 	return code
 }
 
-// forwardedSignals are the signals prodwrap forwards (design.md, issue 2).
-var forwardedSignals = []syscall.Signal{
-	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
-	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT,
-	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGPWR,
-}
-
-// helperEchoSignals (echosignals) prints "ready", then the number of each signal it gets,
-// one a line, like dumb-init's print_signals; it exits 0 on stdin's EOF or
-// after a minute.
-func helperEchoSignals() int {
-	c := make(chan os.Signal, 64)
-	for _, s := range forwardedSignals {
-		signal.Notify(c, s)
-	}
-	fmt.Println("ready")
-	eof := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(eof)
-	}()
-	deadline := time.After(time.Minute)
-	for {
-		select {
-		case s := <-c:
-			fmt.Println(int(s.(syscall.Signal)))
-		case <-eof:
-			return 0
-		case <-deadline:
-			return 3
-		}
-	}
-}
+// forwardedSignals are the signals prodwrap forwards.
+var forwardedSignals = testhelper.Signals
 
 // helperHang (hang) prints "ready" and sleeps for up to a minute; signals keep
 // their default action, so SIGTERM kills it.
@@ -106,19 +73,6 @@ func helperCat() int {
 	if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
 		fmt.Fprintf(os.Stderr, "cat: %v\n", err)
 		return 1
-	}
-	return 0
-}
-
-// helperFDInfo (fdinfo) prints the device and inode of its fds 0, 1 and 2, one a line.
-func helperFDInfo() int {
-	for fd := 0; fd < 3; fd++ {
-		var st syscall.Stat_t
-		if err := syscall.Fstat(fd, &st); err != nil {
-			fmt.Printf("%d error %v\n", fd, err)
-			continue
-		}
-		fmt.Printf("%d %d:%d\n", fd, st.Dev, st.Ino)
 	}
 	return 0
 }
@@ -156,34 +110,10 @@ func prodwrapBin(t testing.TB) string {
 
 func goTool() string { return zoo.GoTool() }
 
-// command is testenv.CommandContext's idea in small: the command gets a
-// deadline from the test, SIGQUIT on timeout so a hung child shows its
-// stacks, a grace period, and the test fails if it was never waited for.
+// command is testhelper.Command: a guarded exec.Cmd.
 func command(t testing.TB, name string, args ...string) *exec.Cmd {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout(t))
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
-	cmd.WaitDelay = 10 * time.Second
-	t.Cleanup(func() {
-		cancel()
-		if cmd.Process != nil && cmd.ProcessState == nil {
-			t.Errorf("command %s was started and never waited for", cmd)
-		}
-	})
-	return cmd
-}
-
-func testTimeout(t testing.TB) time.Duration {
-	d := 2 * time.Minute
-	if tt, ok := t.(*testing.T); ok {
-		if dl, ok := tt.Deadline(); ok {
-			if left := time.Until(dl) - 10*time.Second; left < d {
-				d = left
-			}
-		}
-	}
-	return d
+	return testhelper.Command(t, name, args...)
 }
 
 // exitCode returns the exit status of a waited-for command, or fails the

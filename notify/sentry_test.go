@@ -47,23 +47,31 @@ func crashReport() *parse.Report {
 	return r
 }
 
-func TestSentryEventGolden(t *testing.T) {
-	ev := notify.SentryEvent(crashReport())
-	got, err := json.MarshalIndent(ev, "", "  ")
+// checkGolden compares v, as indented JSON, with testdata/name; -update
+// rewrites the file.
+func checkGolden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "sentry-event.golden.json")
+	golden := filepath.Join("testdata", name)
 	if *update {
-		os.WriteFile(golden, append(got, '\n'), 0o644)
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
 		t.Fatalf("%v (go test ./notify -run Golden -update creates it)", err)
 	}
 	if diff := cmp.Diff(strings.TrimSpace(string(want)), strings.TrimSpace(string(got))); diff != "" {
-		t.Errorf("Sentry event mismatch (-want +got):\n%s", diff)
+		t.Errorf("%s mismatch (-want +got):\n%s", golden, diff)
 	}
+}
+
+func TestSentryEventGolden(t *testing.T) {
+	checkGolden(t, "sentry-event.golden.json", notify.SentryEvent(crashReport()))
 }
 
 // TestSentryReceiverGetsTheEvent delivers through the real local Sentry

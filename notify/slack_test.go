@@ -2,16 +2,12 @@ package notify_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
 	"github.com/prodwrap/prodwrap/internal/testreceiver"
@@ -21,21 +17,7 @@ import (
 
 func TestSlackBlocksGolden(t *testing.T) {
 	text, blocks := notify.SlackMessage(crashReport())
-	got, err := json.MarshalIndent(map[string]any{"text": text, "blocks": blocks}, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden := filepath.Join("testdata", "slack-blocks.golden.json")
-	if *update {
-		os.WriteFile(golden, append(got, '\n'), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (go test ./notify -run Golden -update creates it)", err)
-	}
-	if diff := cmp.Diff(strings.TrimSpace(string(want)), strings.TrimSpace(string(got))); diff != "" {
-		t.Errorf("Slack blocks mismatch (-want +got):\n%s", diff)
-	}
+	checkGolden(t, "slack-blocks.golden.json", map[string]any{"text": text, "blocks": blocks})
 }
 
 func TestSlackMessageStaysWithinLimits(t *testing.T) {

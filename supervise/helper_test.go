@@ -2,11 +2,9 @@ package supervise_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/prodwrap/prodwrap/internal/testhelper"
 
 	"github.com/prodwrap/prodwrap/supervise"
 )
@@ -31,10 +31,10 @@ const helperEnv = "SUPERVISE_TEST_HELPER"
 var helpers = map[string]func(args []string) int{
 	"exit":             helperExit,
 	"kill-self":        helperKillSelf,
-	"echo-signals":     helperEchoSignals,
+	"echo-signals":     func([]string) int { return testhelper.EchoSignals() },
 	"write-stderr":     helperWriteStderr,
 	"long-line":        helperLongLine,
-	"fdinfo":           helperFDInfo,
+	"fdinfo":           func([]string) int { return testhelper.FDInfo() },
 	"supervisor":       helperSupervisor,
 	"spawn-echo":       helperSpawnEcho,
 	"daemon-holder":    helperDaemonHolder,
@@ -70,32 +70,15 @@ func helperChild(t testing.TB, name string, args ...string) *supervise.Child {
 	}
 }
 
-// helperCommand is a plain exec.Cmd of the test binary as helper name, with
-// testenv.CommandContext's guards: a deadline from the test, SIGQUIT on
-// timeout, a grace period, and a check that it was waited for.
+// helperCommand is a guarded exec.Cmd of the test binary as helper name.
 func helperCommand(t testing.TB, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	timeout := 2 * time.Minute
-	if tt, ok := t.(*testing.T); ok {
-		if dl, ok := tt.Deadline(); ok && time.Until(dl)-5*time.Second < timeout {
-			timeout = time.Until(dl) - 5*time.Second
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd := testhelper.Command(t, exe, args...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+name)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
-	cmd.WaitDelay = 10 * time.Second
-	t.Cleanup(func() {
-		cancel()
-		if cmd.Process != nil && cmd.ProcessState == nil {
-			t.Errorf("helper %s started and never waited for", name)
-		}
-	})
 	return cmd
 }
 
@@ -115,30 +98,6 @@ func helperKillSelf(args []string) int {
 	_ = syscall.Kill(os.Getpid(), sig)
 	time.Sleep(10 * time.Second)
 	return 99
-}
-
-// helperEchoSignals prints "ready" and then each signal it gets, one a line
-// (dumb-init's print_signals). It ends on EOF of stdin or after a minute.
-func helperEchoSignals([]string) int {
-	c := make(chan os.Signal, 64)
-	signal.Notify(c, signalsUnderTest...)
-	fmt.Println("ready")
-	eof := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(eof)
-	}()
-	deadline := time.After(time.Minute)
-	for {
-		select {
-		case s := <-c:
-			fmt.Println(int(s.(syscall.Signal)))
-		case <-eof:
-			return 0
-		case <-deadline:
-			return 3
-		}
-	}
 }
 
 // helperWriteStderr writes n pseudo-random bytes (seeded by args[1]) to
@@ -195,19 +154,6 @@ func helperFakeDump(args []string) int {
 
 func helperPrintThenExit0([]string) int {
 	fmt.Fprintln(os.Stderr, "panic: not really")
-	return 0
-}
-
-// helperFDInfo prints dev:ino of fds 0, 1 and 2.
-func helperFDInfo([]string) int {
-	for fd := 0; fd < 3; fd++ {
-		var st syscall.Stat_t
-		if err := syscall.Fstat(fd, &st); err != nil {
-			fmt.Printf("%d error\n", fd)
-			continue
-		}
-		fmt.Printf("%d %d:%d\n", fd, st.Dev, st.Ino)
-	}
 	return 0
 }
 
@@ -314,8 +260,11 @@ func helperSpawnOrphans(args []string) int {
 	return 0
 }
 
-var signalsUnderTest = []os.Signal{
-	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
-	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT,
-	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGPWR,
-}
+// signalsUnderTest are the signals a supervisor forwards by default.
+var signalsUnderTest = func() []os.Signal {
+	out := make([]os.Signal, len(testhelper.Signals))
+	for i, s := range testhelper.Signals {
+		out[i] = s
+	}
+	return out
+}()
