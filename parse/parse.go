@@ -83,6 +83,13 @@ const maxNoise = 2
 // maxRuntimeLines bounds the "runtime: " lines kept before a fatal error.
 const maxRuntimeLines = 16
 
+// maxPanics bounds the re-panic chain kept; maxAccesses the blocks kept of
+// one race report.
+const (
+	maxPanics   = 16
+	maxAccesses = 16
+)
+
 // Parse reads a child's stderr (log lines, then a dump) and returns the
 // crash that ended the process: the last dump in the input. It returns
 // ErrNoCrash when there is none, and the reader's error, wrapped, when
@@ -324,6 +331,11 @@ func (p *parser) raceLine(l []byte) {
 		d.raceAccess = nil
 	default:
 		if op, addr, gid, ok := raceAccess(t); ok {
+			if len(d.race.Accesses) >= maxAccesses {
+				d.raceAccess = nil
+				d.crash.Truncated = true
+				return
+			}
 			d.race.Accesses = append(d.race.Accesses, RaceAccess{Op: op, Addr: addr, Goroutine: gid})
 			d.raceAccess = &d.race.Accesses[len(d.race.Accesses)-1]
 			return
@@ -565,7 +577,11 @@ func (d *dumpState) headerLine(p *parser, l []byte) bool {
 		if strings.HasSuffix(s, string(suffixRepanicked)) {
 			s = strings.TrimSuffix(s, string(suffixRepanicked))
 		}
-		d.panics = append(d.panics, s)
+		if len(d.panics) < maxPanics {
+			d.panics = append(d.panics, s)
+		} else {
+			d.crash.Truncated = true
+		}
 		d.crash.Repanicked = true
 		d.crash.Message = capString(s, p.opts.MaxMessage)
 		return true

@@ -209,6 +209,19 @@ func TestHugeLineIsBounded(t *testing.T) {
 	}
 }
 
+func TestChainsAndRacesAreBounded(t *testing.T) {
+	in := "panic: first [recovered]\n" + strings.Repeat("\tpanic: again [recovered]\n", 10000) + "\ngoroutine 1 [running]:\nmain.main()\n\t/x/m.go:1 +0x1\n"
+	c, err := parse.Parse(strings.NewReader(in), parse.DefaultOptions())
+	if err != nil || len(c.Panics) > 16 || !c.Truncated {
+		t.Errorf("re-panic chain: %d kept, truncated %v, %v", len(c.Panics), c.Truncated, err)
+	}
+	race := "WARNING: DATA RACE\n" + strings.Repeat("Read at 0x1 by goroutine 2:\n  main.f()\n      /x/f.go:1 +0x1\n\n", 10000) + "==================\n"
+	c, err = parse.Parse(strings.NewReader(race), parse.DefaultOptions())
+	if err != nil || len(c.Races) != 1 || len(c.Races[0].Accesses) > 16 {
+		t.Errorf("race accesses kept: %v %v", c, err)
+	}
+}
+
 func TestBinaryGarbageIsNoCrash(t *testing.T) {
 	b := make([]byte, 1<<20)
 	for i := range b {
