@@ -97,11 +97,13 @@ func TestSIGKILLDuringDeliveryLosesNothing(t *testing.T) {
 	}
 }
 
-// TestNoSecretInReports: the reports on disk hold none of the secrets.
+// TestNoSecretInReports: with every sink failing (so that every error is
+// logged, at debug level), neither stderr nor the spool holds a secret.
 func TestNoSecretInReports(t *testing.T) {
 	crasher := zoo.Build(t, zoo.Plain)
-	secrets := []string{"https://topsecretkey@127.0.0.1:1/7", "http://127.0.0.1:1/hook-secret-path", "hunter2"}
-	r := prodwrap(t, nil, []string{"SENTRY_DSN=" + secrets[0], "PRODWRAP_WEBHOOK_URL=" + secrets[1], "PRODWRAP_FILE=true", "PRODWRAP_DEADLINE=200ms"},
+	secrets := []string{"https://topsecretkey@127.0.0.1:1/7", "http://127.0.0.1:1/hook-secret-path", "hunter2", "xoxb-slack-secret-token"}
+	r := prodwrap(t, nil, []string{"SENTRY_DSN=" + secrets[0], "PRODWRAP_WEBHOOK_URL=" + secrets[1], "PRODWRAP_FILE=true", "PRODWRAP_DEADLINE=200ms",
+		"PRODWRAP_SLACK_TOKEN=" + secrets[3], "PRODWRAP_SLACK_CHANNEL=C1", "PRODWRAP_SLACK_API_URL=http://127.0.0.1:1/api/", "PRODWRAP_LOG_LEVEL=debug"},
 		"--", crasher, "exit", "4", "--password="+secrets[2])
 	if r.code != 4 {
 		t.Fatalf("exit %d", r.code)
@@ -118,7 +120,7 @@ func TestNoSecretInReports(t *testing.T) {
 	sc := bufio.NewScanner(strings.NewReader(all.String()))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		for _, s := range []string{"topsecretkey", "hook-secret-path", "hunter2"} {
+		for _, s := range []string{"topsecretkey", "hook-secret-path", "hunter2", "slack-secret-token"} {
 			if strings.Contains(sc.Text(), s) {
 				t.Errorf("%q appears in prodwrap's output or spool: %s", s, sc.Text())
 			}

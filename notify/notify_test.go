@@ -185,7 +185,14 @@ func TestDeliverThroughFailures(t *testing.T) {
 
 func TestDeadlineBoundsAHangingReceiver(t *testing.T) {
 	release := make(chan struct{})
+	var hanging atomic.Bool
+	hanging.Store(true)
+	rcv := newReceiver(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hanging.Load() {
+			rcv.Config.Handler.ServeHTTP(w, r)
+			return
+		}
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -209,6 +216,15 @@ func TestDeadlineBoundsAHangingReceiver(t *testing.T) {
 	entries, _ := d.Spool.List()
 	if len(entries) != 1 {
 		t.Errorf("spool holds %d entries, want the undelivered one", len(entries))
+	}
+	// The receiver recovers: a flush delivers the report, once.
+	hanging.Store(false)
+	d.Deadline = 5 * time.Second
+	if _, err := d.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := rcv.count("r-2"); n != 1 {
+		t.Errorf("after the flush the receiver holds the report %d times, want 1", n)
 	}
 }
 
