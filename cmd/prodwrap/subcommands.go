@@ -197,8 +197,8 @@ const usage = `usage:
 
 prodwrap runs COMMAND as its child — stdin and stdout inherited, stderr
 passed through, signals forwarded — and when it dies abnormally, reports
-the crash (to a JSON file and stderr by default; Sentry and webhooks by
-configuration). It exits with the child's status: the child's code, 128+N
+the crash (to a JSON file and stderr by default; Sentry, Slack and webhooks
+by configuration). It exits with the child's status: the child's code, 128+N
 when signal N killed it, 127 when COMMAND was not found, 126 when it could
 not be executed, 125 when prodwrap itself failed first.
 
