@@ -185,3 +185,43 @@ stderr_logfile=%[1]s/api.err.log
 		t.Errorf("stderr log lacks the dump or the summary:\n%s", errLog)
 	}
 }
+
+func TestS6RestartsAndReports(t *testing.T) {
+	supervise, err := exec.LookPath("s6-supervise")
+	if err != nil {
+		t.Skip("s6 is not installed (.ci/run installs it: apt-get install s6 execline)")
+	}
+	execlineb, err := exec.LookPath("execlineb")
+	if err != nil {
+		t.Skip("execline is not installed")
+	}
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	starts := filepath.Join(dir, "starts")
+	svc := crashingService(t, dir, starts)
+	svdir := filepath.Join(dir, "api")
+	os.MkdirAll(svdir, 0o755)
+	// docs/s6.md's run script, with the paths of this test.
+	run := fmt.Sprintf("#!%s -P\nfdmove -c 2 1\n%s --spool %s --service api -- %s\n", execlineb, prodwrapBin(t), spool, svc)
+	os.WriteFile(filepath.Join(svdir, "run"), []byte(run), 0o755)
+	os.WriteFile(filepath.Join(svdir, "finish"), []byte("#!/bin/sh\nsleep 0.2\n"), 0o755)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, supervise, svdir)
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reports := waitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
+	if svc, err := exec.LookPath("s6-svc"); err == nil {
+		exec.Command(svc, "-dx", svdir).Run()
+	}
+	cancel()
+	_ = cmd.Wait()
+	b, _ := os.ReadFile(starts)
+	if len(reports) < 2 || strings.Count(string(b), "started") < 2 {
+		t.Errorf("under s6-supervise: %d reports, %d starts; want at least 2 of each\n%s", len(reports), strings.Count(string(b), "started"), out.String())
+	}
+}
