@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -89,7 +90,10 @@ type Child struct {
 	cmd      *exec.Cmd
 	started  time.Time
 	capture  *capturer
-	readDone chan error
+	// captureBroken is set by the reader goroutine when the capture
+	// panicked; Wait reads it after the reader stopped.
+	captureBroken bool
+	readDone      chan error
 	pr       *os.File
 	sigs     chan os.Signal
 	reaper   *reaper
@@ -312,7 +316,7 @@ func (c *Child) pump(pr *os.File, out io.Writer) {
 					c.logger().Warn("cannot write the child's stderr; still capturing it", "err", werr)
 				}
 			}
-			c.capture.write(chunk)
+			c.captureSafely(chunk)
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
@@ -322,6 +326,35 @@ func (c *Child) pump(pr *os.File, out io.Writer) {
 			return
 		}
 	}
+}
+
+// captureSafely feeds the capture. A panic there is a bug of prodwrap's; it
+// is logged with its stack and ends the capture, never the passthrough.
+func (c *Child) captureSafely(chunk []byte) {
+	if c.captureBroken {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			c.captureBroken = true
+			c.logger().Error("capture stopped by an internal error (a bug); stderr still passes through", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		}
+	}()
+	c.capture.write(chunk)
+}
+
+// finishCapture is capture.finish, with the same guard.
+func (c *Child) finishCapture() (tail []string, dump *Dump, open bool) {
+	if c.captureBroken {
+		return nil, nil, false
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			c.logger().Error("capture lost to an internal error (a bug)", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			tail, dump, open = nil, nil, false
+		}
+	}()
+	return c.capture.finish()
 }
 
 // Wait forwards signals until the child exits, drains its stderr and
@@ -401,7 +434,7 @@ loop:
 	} else {
 		res.ExitCode = wr.state.ExitCode()
 	}
-	res.Tail, res.Dump, res.LastLineOpen = c.capture.finish()
+	res.Tail, res.Dump, res.LastLineOpen = c.finishCapture()
 	return res, nil
 }
 

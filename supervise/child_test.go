@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -407,5 +408,27 @@ func TestSlowStderrLosesNothing(t *testing.T) {
 	h := sha256.Sum256(slow.buf.Bytes())
 	if slow.buf.Len() != size || hex.EncodeToString(h[:]) != strings.TrimSpace(sum.String()) {
 		t.Errorf("through a slow stderr: %d bytes, want %d, same content %v", slow.buf.Len(), size, hex.EncodeToString(h[:]) == strings.TrimSpace(sum.String()))
+	}
+}
+
+// TestCaptureBugDoesNotStopPassthrough: a panic in the capture (here the
+// dump detector) is prodwrap's bug; the child's stderr still passes through
+// in full and the exit status still comes back.
+func TestCaptureBugDoesNotStopPassthrough(t *testing.T) {
+	var log bytes.Buffer
+	c := helperChild(t, "fake-dump", strconv.Itoa(1<<20))
+	var out countWriter
+	c.Stderr = &out
+	c.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	c.Capture.StartsDump = func([]byte) bool { panic("detector bug") }
+	res, err := c.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 2 || out < 1<<20 {
+		t.Errorf("exit %d, %d bytes passed through", res.ExitCode, out)
+	}
+	if !strings.Contains(log.String(), "detector bug") {
+		t.Errorf("the bug was not logged:\n%s", log.String())
 	}
 }
