@@ -82,6 +82,17 @@ type Process struct {
 	// PassSecrets keeps prodwrap's secret variables (SENTRY_DSN, ...) in the
 	// child's environment, for children that use them themselves.
 	PassSecrets bool `toml:"pass_secrets"`
+	// Restart is never (run once), on-failure or always.
+	Restart string `toml:"restart"`
+	// RestartDelay is the first wait before a restart; it doubles up to
+	// RestartMaxDelay and starts over once the child stayed up RestartReset.
+	RestartDelay    Duration `toml:"restart_delay"`
+	RestartMaxDelay Duration `toml:"restart_max_delay"`
+	RestartReset    Duration `toml:"restart_reset"`
+	// MaxRestarts within RestartWindow; past it prodwrap gives up and exits
+	// with the last status. 0 means no cap.
+	MaxRestarts   int      `toml:"max_restarts"`
+	RestartWindow Duration `toml:"restart_window"`
 }
 
 // Spool is the durable queue of reports.
@@ -151,7 +162,15 @@ func Default() *Config {
 			MemoryDump:   4 << 20,
 			DrainTimeout: Duration(2 * time.Second),
 		},
-		Process: Process{ForwardSignals: DefaultSignals()},
+		Process: Process{
+			ForwardSignals:  DefaultSignals(),
+			Restart:         "never",
+			RestartDelay:    Duration(time.Second),
+			RestartMaxDelay: Duration(time.Minute),
+			RestartReset:    Duration(5 * time.Minute),
+			MaxRestarts:     10,
+			RestartWindow:   Duration(10 * time.Minute),
+		},
 		Delivery: Delivery{
 			Deadline:    Duration(10 * time.Second),
 			FloodWindow: Duration(10 * time.Minute),
@@ -350,6 +369,14 @@ func (c *Config) Validate() error {
 		if err := check(key, validateURL(w.URL.Reveal())); err != nil {
 			return err
 		}
+	}
+	switch c.Process.Restart {
+	case "never", "on-failure", "always":
+	default:
+		return check("process.restart", fmt.Errorf("invalid restart policy %q: want never, on-failure or always", c.Process.Restart))
+	}
+	if c.Process.MaxRestarts < 0 {
+		return check("process.max_restarts", errors.New("must not be negative"))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -113,6 +113,12 @@ var settings = []setting{
 	mkBool("process.process_group", "PRODWRAP_PROCESS_GROUP", "process-group", "forward signals to the child's whole process group (tini -g)", func(c *Config) *bool { return &c.Process.ProcessGroup }),
 	mkBool("process.subreaper", "PRODWRAP_SUBREAPER", "subreaper", "become a child subreaper and reap orphaned descendants", func(c *Config) *bool { return &c.Process.Subreaper }),
 	mkBool("process.pass_secrets", "PRODWRAP_PASS_SECRETS", "pass-secrets", "keep SENTRY_DSN and prodwrap's secret variables in the child's environment", func(c *Config) *bool { return &c.Process.PassSecrets }),
+	mkStr("process.restart", "PRODWRAP_RESTART", "restart", "restart `policy`: never, on-failure or always", func(c *Config) *string { return &c.Process.Restart }),
+	mkText("process.restart_delay", "PRODWRAP_RESTART_DELAY", "restart-delay", "first wait before a restart (`duration`), doubling up to restart_max_delay", func(c *Config) textValue { return &c.Process.RestartDelay }),
+	mkText("process.restart_max_delay", "PRODWRAP_RESTART_MAX_DELAY", "restart-max-delay", "longest wait before a restart (`duration`)", func(c *Config) textValue { return &c.Process.RestartMaxDelay }),
+	mkText("process.restart_reset", "PRODWRAP_RESTART_RESET", "restart-reset", "uptime after which the restart delay starts over (`duration`)", func(c *Config) textValue { return &c.Process.RestartReset }),
+	mkInt("process.max_restarts", "PRODWRAP_MAX_RESTARTS", "max-restarts", "restarts allowed within restart_window before giving up (`count`, 0: no cap)", func(c *Config) *int { return &c.Process.MaxRestarts }),
+	mkText("process.restart_window", "PRODWRAP_RESTART_WINDOW", "restart-window", "window of max_restarts (`duration`)", func(c *Config) textValue { return &c.Process.RestartWindow }),
 	mkStr("spool.dir", "PRODWRAP_SPOOL", "spool", "spool `directory` (reports wait here until delivered)", func(c *Config) *string { return &c.Spool.Dir }),
 	{key: "file.enabled", env: "PRODWRAP_FILE", flag: "file", isBool: true, usage: "keep each report as a JSON file (default: on when no other sink is configured)",
 		set: func(c *Config, v string) error {
@@ -515,7 +521,7 @@ func tomlValue(s setting, c *Config) string {
 			parts[i] = strconv.Quote(p)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
-	case s.key == "capture.tail_lines", s.isBool && v != "auto":
+	case s.key == "capture.tail_lines", s.key == "process.max_restarts", s.isBool && v != "auto":
 		return v
 	}
 	return strconv.Quote(v)

@@ -87,20 +87,22 @@ type Child struct {
 	// StartProcess, when set, replaces the real start of cmd; tests use it.
 	startHook func(cmd *exec.Cmd) error
 
-	cmd      *exec.Cmd
-	started  time.Time
-	capture  *capturer
+	cmd     *exec.Cmd
+	started time.Time
+	capture *capturer
 	// captureBroken is set by the reader goroutine when the capture
 	// panicked; Wait reads it after the reader stopped.
 	captureBroken bool
 	readDone      chan error
-	pr       *os.File
-	sigs     chan os.Signal
-	reaper   *reaper
-	ttyFd    int // the terminal whose foreground group the child got, or -1
-	waitOnce sync.Once
-	result   *Result
-	waitErr  error
+	pr            *os.File
+	sigs          chan os.Signal
+	reaper        *reaper
+	ttyFd         int // the terminal whose foreground group the child got, or -1
+	// forwarded is appended to by the loop in wait only.
+	forwarded []syscall.Signal
+	waitOnce  sync.Once
+	result    *Result
+	waitErr   error
 }
 
 // Result describes how the child ended.
@@ -128,6 +130,8 @@ type Result struct {
 	// LastLineOpen is true when the child's stderr did not end with a
 	// newline.
 	LastLineOpen bool
+	// Forwarded lists the signals prodwrap forwarded to the child, in order.
+	Forwarded []syscall.Signal
 }
 
 // Uptime is how long the child ran.
@@ -426,6 +430,7 @@ loop:
 		Started:         c.started,
 		Ended:           ended,
 		OutputTruncated: truncated,
+		Forwarded:       c.forwarded,
 	}
 	if ws, ok := wr.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		res.Signal = ws.Signal()
@@ -446,6 +451,7 @@ func (c *Child) forward(s os.Signal) {
 		return
 	}
 	pid := c.cmd.Process.Pid
+	c.forwarded = append(c.forwarded, sig)
 	var err error
 	if c.ProcessGroup {
 		err = syscall.Kill(-pid, sig)

@@ -58,18 +58,64 @@ func runWatch(args, env []string, std stdio) int {
 		deliv.flush(context.Background())
 	}()
 
-	path := cmdArgs[0]
-	build := readBuild(path, logger)
-	oomBefore, oomErr := report.OOMKills(0)
+	w := &watcher{
+		cfg: cfg, path: cmdArgs[0], args: cmdArgs[1:], env: env, std: std,
+		gate: gate, logger: logger, deliv: deliv, signals: signals,
+	}
+	w.build = readBuild(w.path, logger)
+	policy := newRestartPolicy(cfg, logger)
+	code := exitOK
+	for restart := 0; ; restart++ {
+		var uptime time.Duration
+		var started bool
+		code, uptime, started = w.runOnce(restart)
+		if !started || w.stopRequested || !policy.again(code, restart) {
+			break
+		}
+		if sig := sleepOrSignal(policy.delay(uptime)); sig != 0 {
+			logger.Info("stopped during the restart delay", "signal", unix.SignalName(sig))
+			code = exitSignalsBase + int(sig)
+			break
+		}
+		logger.Info("restarting", "restart", restart+1, "last_status", code)
+	}
+	waitBounded(flushed, time.Second)
+	return code
+}
 
+// watcher runs the child, once or again under a restart policy, and
+// reports each abnormal end.
+type watcher struct {
+	cfg     *config.Config
+	path    string
+	args    []string
+	env     []string
+	std     stdio
+	gate    *supervise.LineGate
+	logger  *slog.Logger
+	deliv   *delivery
+	signals []os.Signal
+	build   parse.Build
+	// stopRequested is set when a terminating signal reached prodwrap
+	// during a run: it was forwarded, and the child is not restarted.
+	stopRequested bool
+}
+
+// runOnce runs the child once and reports it when it died abnormally. It
+// returns the child's status, how long it ran, and whether it started at
+// all (a command that cannot start is not restarted).
+func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started bool) {
+	cfg, std, gate, logger, deliv := w.cfg, w.std, w.gate, w.logger, w.deliv
+	path, build := w.path, w.build
+	oomBefore, oomErr := report.OOMKills(0)
 	child := &supervise.Child{
 		Path:         path,
-		Args:         cmdArgs[1:],
-		Env:          cfg.ChildEnv(env),
+		Args:         w.args,
+		Env:          cfg.ChildEnv(w.env),
 		Stdin:        std.in,
 		Stdout:       std.out,
 		Stderr:       gate.Child(),
-		Signals:      signals,
+		Signals:      w.signals,
 		ProcessGroup: cfg.Process.ProcessGroup,
 		Subreaper:    cfg.Process.Subreaper,
 		WaitDelay:    time.Duration(cfg.Capture.DrainTimeout),
@@ -86,18 +132,23 @@ func runWatch(args, env []string, std stdio) int {
 	res, err := child.Run()
 	if err != nil {
 		fmt.Fprintf(std.err, "prodwrap: %v\n", err)
-		return supervise.ExitCode(err)
+		return supervise.ExitCode(err), 0, false
 	}
 	if res.Dump != nil {
 		defer res.Dump.Close()
+	}
+	for _, sig := range res.Forwarded {
+		switch sig {
+		case syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
+			w.stopRequested = true
+		}
 	}
 	logger.Debug("child exited", "pid", res.PID, "status", res.ExitCode, "uptime", res.Uptime(), "dump_bytes", dumpSize(res))
 	if err := gate.Flush(); err != nil {
 		logger.Debug("cannot write held log lines", "err", err)
 	}
 	if res.ExitCode == 0 {
-		waitBounded(flushed, time.Second)
-		return exitOK // a clean exit is never reported, whatever it printed
+		return exitOK, res.Uptime(), true // a clean exit is never reported, whatever it printed
 	}
 	if err := gate.EndChildLine(); err != nil {
 		logger.Debug("cannot end the child's last line", "err", err)
@@ -119,7 +170,7 @@ func runWatch(args, env []string, std stdio) int {
 		Exit:            exitOf(res),
 		OOMKilled:       oomKilled,
 		Path:            path,
-		Args:            cmdArgs[1:],
+		Args:            w.args,
 		PID:             res.PID,
 		Tail:            res.Tail,
 		Output:          output,
@@ -128,6 +179,7 @@ func runWatch(args, env []string, std stdio) int {
 		Environment:     cfg.Service.Environment,
 		Release:         cfg.Service.Release,
 		Build:           build,
+		Restart:         restart,
 	})
 
 	// Delivery is bounded by the deadline and cut short by SIGTERM/SIGINT:
@@ -135,8 +187,7 @@ func runWatch(args, env []string, std stdio) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	deliv.report(ctx, rep, std.err)
-	waitBounded(flushed, time.Second)
-	return res.ExitCode
+	return res.ExitCode, res.Uptime(), true
 }
 
 // crashOf parses the tail and the dump; nil when they hold no crash.
