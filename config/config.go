@@ -46,6 +46,7 @@ type Config struct {
 	Webhooks []Webhook `toml:"webhook"`
 	Delivery Delivery  `toml:"delivery"`
 	Log      Log       `toml:"log"`
+	Metrics  Metrics   `toml:"metrics"`
 
 	// Path is the configuration file that was read, "" for none.
 	Path string `toml:"-"`
@@ -144,6 +145,15 @@ type Delivery struct {
 	FloodWindow Duration `toml:"flood_window"`
 	MinBackoff  Duration `toml:"min_backoff"`
 	MaxBackoff  Duration `toml:"max_backoff"`
+}
+
+// Metrics exposes prodwrap's Prometheus metrics; both are off by default.
+type Metrics struct {
+	// Listen is an address for /metrics, e.g. "127.0.0.1:9464".
+	Listen string `toml:"listen"`
+	// Textfile is a .prom file for node_exporter's textfile collector,
+	// rewritten atomically after each run of the child.
+	Textfile string `toml:"textfile"`
 }
 
 // Log configures prodwrap's own log lines.

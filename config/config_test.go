@@ -243,7 +243,7 @@ func TestConfigurationDocIsComplete(t *testing.T) {
 			continue
 		}
 		if !bytes.Contains(doc, []byte(f[0])) {
-			t.Errorf("docs/configuration.md does not mention %s", f[0])
+			t.Errorf("docs/configuration.md does not mention %s (bash scripts/configdoc regenerates it)", f[0])
 		}
 	}
 }

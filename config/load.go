@@ -156,6 +156,8 @@ var settings = []setting{
 	mkText("delivery.flood_window", "PRODWRAP_FLOOD_WINDOW", "flood-window", "Slack gets one message per fingerprint in this `duration`, then a summary", func(c *Config) textValue { return &c.Delivery.FloodWindow }),
 	mkText("delivery.min_backoff", "PRODWRAP_MIN_BACKOFF", "", "", func(c *Config) textValue { return &c.Delivery.MinBackoff }),
 	mkText("delivery.max_backoff", "PRODWRAP_MAX_BACKOFF", "", "", func(c *Config) textValue { return &c.Delivery.MaxBackoff }),
+	mkStr("metrics.listen", "PRODWRAP_METRICS_LISTEN", "metrics-listen", "serve Prometheus /metrics on this `address` (e.g. 127.0.0.1:9464)", func(c *Config) *string { return &c.Metrics.Listen }),
+	mkStr("metrics.textfile", "PRODWRAP_METRICS_TEXTFILE", "metrics-textfile", "write the metrics to this .prom `file` after each run (node_exporter textfile collector)", func(c *Config) *string { return &c.Metrics.Textfile }),
 	mkStr("log.level", "PRODWRAP_LOG_LEVEL", "log-level", "prodwrap's own log `level`: debug, info, warn, error", func(c *Config) *string { return &c.Log.Level }),
 	mkStr("log.format", "PRODWRAP_LOG_FORMAT", "log-format", "prodwrap's own log `format`: auto (JSON unless stderr is a terminal), json, text", func(c *Config) *string { return &c.Log.Format }),
 }

@@ -34,6 +34,9 @@ type Dispatcher struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Logger receives one line per failed sink; nil discards.
 	Logger *slog.Logger
+	// OnDelivered, when set, is called after each sink's attempt at a
+	// report (retries included) with its result and duration: for metrics.
+	OnDelivered func(sink string, err error, took time.Duration)
 
 	// sleep waits d or until ctx ends; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -89,7 +92,12 @@ func (d *Dispatcher) deliver(ctx context.Context, e *Entry) *Outcome {
 			out.Acked = append(out.Acked, s.Name())
 			continue
 		}
-		if err := d.send(ctx, s, e.Report); err != nil {
+		start := time.Now()
+		err := d.send(ctx, s, e.Report)
+		if d.OnDelivered != nil {
+			d.OnDelivered(s.Name(), err, time.Since(start))
+		}
+		if err != nil {
 			out.Failed[s.Name()] = err
 			level := slog.LevelWarn
 			msg := "report not delivered yet; it stays in the spool"

@@ -141,6 +141,12 @@ func (d *delivery) flush(ctx context.Context) *notify.FlushResult {
 	return res
 }
 
+// pending counts the reports waiting in the spool.
+func (d *delivery) pending() int {
+	entries, _ := d.spool.List()
+	return len(entries)
+}
+
 func lookup(env []string) func(string) string {
 	m := map[string]string{}
 	for _, kv := range env {

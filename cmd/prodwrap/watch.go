@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/metrics"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
 	"github.com/prodwrap/prodwrap/supervise"
@@ -49,18 +50,34 @@ func runWatch(args, env []string, std stdio) int {
 		return fail(std.err, err)
 	}
 
+	var m *metrics.Metrics
+	if cfg.Metrics.Listen != "" || cfg.Metrics.Textfile != "" {
+		m = metrics.New()
+		deliv.disp.OnDelivered = func(sink string, err error, took time.Duration) { m.Delivered(sink, err == nil, took) }
+	}
+	if cfg.Metrics.Listen != "" {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		addr, err := m.Serve(ctx, cfg.Metrics.Listen)
+		if err != nil {
+			return fail(std.err, err)
+		}
+		logger.Debug("serving metrics", "addr", addr.String())
+	}
+
 	// What is left in the spool from earlier runs goes out in the
 	// background; the child does not wait for it.
 	flushed := make(chan struct{})
 	go func() {
 		defer close(flushed)
-		defer recoverLogged(logger, "background flush")
+		defer recoverLogged(logger, m, "background flush")
 		deliv.flush(context.Background())
+		m.SetSpool(deliv.pending())
 	}()
 
 	w := &watcher{
 		cfg: cfg, path: cmdArgs[0], args: cmdArgs[1:], env: env, std: std,
-		gate: gate, logger: logger, deliv: deliv, signals: signals,
+		gate: gate, logger: logger, deliv: deliv, signals: signals, metrics: m,
 	}
 	w.build = readBuild(w.path, logger)
 	policy := newRestartPolicy(cfg, logger)
@@ -96,6 +113,7 @@ type watcher struct {
 	deliv   *delivery
 	signals []os.Signal
 	build   parse.Build
+	metrics *metrics.Metrics // nil when off
 	// stopRequested is set when a terminating signal reached prodwrap
 	// during a run: it was forwarded, and the child is not restarted.
 	stopRequested bool
@@ -129,11 +147,18 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 		},
 		Logger: logger,
 	}
-	res, err := child.Run()
-	if err != nil {
+	if err := child.Start(); err != nil {
 		fmt.Fprintf(std.err, "prodwrap: %v\n", err)
 		return supervise.ExitCode(err), 0, false
 	}
+	w.metrics.Started(time.Now())
+	res, err := child.Wait()
+	if err != nil {
+		w.metrics.Exited("unknown")
+		fmt.Fprintf(std.err, "prodwrap: %v\n", err)
+		return exitFailure, 0, false
+	}
+	defer w.writeTextfile()
 	if res.Dump != nil {
 		defer res.Dump.Close()
 	}
@@ -148,6 +173,7 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 		logger.Debug("cannot write held log lines", "err", err)
 	}
 	if res.ExitCode == 0 {
+		w.metrics.Exited("clean")
 		return exitOK, res.Uptime(), true // a clean exit is never reported, whatever it printed
 	}
 	if err := gate.EndChildLine(); err != nil {
@@ -186,8 +212,20 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 	// what is not delivered stays spooled.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	w.metrics.Exited(string(rep.Crash.Kind))
 	deliv.report(ctx, rep, std.err)
+	w.metrics.SetSpool(deliv.pending())
 	return res.ExitCode, res.Uptime(), true
+}
+
+// writeTextfile rewrites the metrics textfile, when one is configured.
+func (w *watcher) writeTextfile() {
+	if w.metrics == nil || w.cfg.Metrics.Textfile == "" {
+		return
+	}
+	if err := w.metrics.WriteTextfile(w.cfg.Metrics.Textfile); err != nil {
+		w.logger.Error("cannot write the metrics textfile", "err", err)
+	}
 }
 
 // crashOf parses the tail and the dump; nil when they hold no crash.
@@ -276,8 +314,9 @@ func waitBounded(c <-chan struct{}, d time.Duration) {
 // recoverLogged is deferred at the top of prodwrap's own goroutines: a
 // panic there is a bug of prodwrap's, logged with its stack, and must not
 // take the child down.
-func recoverLogged(logger *slog.Logger, where string) {
+func recoverLogged(logger *slog.Logger, m *metrics.Metrics, where string) {
 	if v := recover(); v != nil {
+		m.InternalError()
 		logger.Error("internal error (a bug, please report it)", "where", where, "panic", fmt.Sprint(v), "stack", string(debugStack()))
 	}
 }
