@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"time"
 
 	"github.com/prodwrap/prodwrap/parse"
@@ -166,7 +167,7 @@ func (d *Dispatcher) send(ctx context.Context, s Sink, r *parse.Report) error {
 func notifySafely(ctx context.Context, s Sink, r *parse.Report) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("%s: internal error: %v", s.Name(), v)
+			err = fmt.Errorf("%s: %w: %v\n%s", s.Name(), ErrInternal, v, debug.Stack())
 		}
 	}()
 	return s.Notify(ctx, r)

@@ -51,13 +51,17 @@ func (e *HTTPError) Permanent() bool {
 }
 
 // IsPermanent reports whether err says that retrying the same delivery
-// cannot succeed.
+// cannot succeed: a 4xx that is not a timeout or a rate limit, a report the
+// sink cannot encode, or a bug of the sink (ErrInternal).
 func IsPermanent(err error) bool {
 	if he, ok := errors.AsType[*HTTPError](err); ok {
 		return he.Permanent()
 	}
-	return errors.Is(err, ErrPermanent)
+	return errors.Is(err, ErrPermanent) || errors.Is(err, ErrInternal)
 }
+
+// ErrInternal marks a panic of a sink, recovered: a bug of prodwrap's.
+var ErrInternal = errors.New("notify: internal error (a bug)")
 
 // ErrPermanent marks errors that no retry can fix (a bad request body).
 var ErrPermanent = errors.New("notify: permanent failure")

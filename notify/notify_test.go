@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -328,5 +329,25 @@ func TestSentryRateLimitIsObeyed(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < 2*time.Second || calls.Load() != 2 {
 		t.Errorf("delivered after %v in %d calls; want the 2s limit obeyed, 2 calls", waited, calls.Load())
+	}
+}
+
+type panickingSink struct{}
+
+func (panickingSink) Name() string                                { return "buggy" }
+func (panickingSink) Notify(context.Context, *parse.Report) error { panic("sink bug") }
+
+// TestPanickingSinkDoesNotStopTheOthers: a sink's panic is prodwrap's bug;
+// it is returned as ErrInternal and the other sinks still get the report.
+func TestPanickingSinkDoesNotStopTheOthers(t *testing.T) {
+	d, file := dispatcher(t, "http://127.0.0.1:1/unused", io.Discard)
+	d.Sinks = []notify.Sink{panickingSink{}, file}
+	r := testReport("p")
+	out, err := d.Deliver(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(out.Failed["buggy"], notify.ErrInternal) || len(out.Acked) != 1 || out.Acked[0] != "file" {
+		t.Errorf("outcome %+v", out)
 	}
 }

@@ -84,6 +84,13 @@ type Child struct {
 	// signals, stderr write errors). nil discards them.
 	Logger *slog.Logger
 
+	// OnPanic, when set, is called with the value of each panic of
+	// prodwrap's own code that the Child recovered from (in the capture,
+	// the stderr writer, the reaper): bugs, logged with their stack, that
+	// must not take the child down. It is called from the goroutine that
+	// recovered.
+	OnPanic func(v any)
+
 	// StartProcess, when set, replaces the real start of cmd; tests use it.
 	startHook func(cmd *exec.Cmd) error
 
@@ -222,7 +229,7 @@ func (c *Child) Start() error {
 				return &StartError{Path: c.Path, Code: 125, Err: fmt.Errorf("become child subreaper: %w", err)}
 			}
 		}
-		c.reaper = startReaper(c.logger())
+		c.reaper = startReaper(c.logger(), c.OnPanic)
 	}
 
 	// Signals are caught from before the fork, so none sent while the child
@@ -315,7 +322,7 @@ func (c *Child) pump(pr *os.File, out io.Writer) {
 		if n > 0 {
 			chunk := buf[:n]
 			if writeErr == nil {
-				if _, werr := out.Write(chunk); werr != nil {
+				if werr := c.writeSafely(out, chunk); werr != nil {
 					writeErr = werr
 					c.logger().Warn("cannot write the child's stderr; still capturing it", "err", werr)
 				}
@@ -332,6 +339,27 @@ func (c *Child) pump(pr *os.File, out io.Writer) {
 	}
 }
 
+// writeSafely passes a chunk on; a panic of the writer (prodwrap's own
+// LineGate, say) is a bug that ends the passthrough, not the child.
+func (c *Child) writeSafely(out io.Writer, chunk []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.panicked(v, "stderr passthrough stopped by an internal error (a bug)")
+			err = fmt.Errorf("internal error: %v", v)
+		}
+	}()
+	_, err = out.Write(chunk)
+	return err
+}
+
+// panicked logs a recovered panic with its stack and reports it.
+func (c *Child) panicked(v any, msg string) {
+	c.logger().Error(msg, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	if c.OnPanic != nil {
+		c.OnPanic(v)
+	}
+}
+
 // captureSafely feeds the capture. A panic there is a bug of prodwrap's; it
 // is logged with its stack and ends the capture, never the passthrough.
 func (c *Child) captureSafely(chunk []byte) {
@@ -341,7 +369,7 @@ func (c *Child) captureSafely(chunk []byte) {
 	defer func() {
 		if v := recover(); v != nil {
 			c.captureBroken = true
-			c.logger().Error("capture stopped by an internal error (a bug); stderr still passes through", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.panicked(v, "capture stopped by an internal error (a bug); stderr still passes through")
 		}
 	}()
 	c.capture.write(chunk)
@@ -354,7 +382,7 @@ func (c *Child) finishCapture() (tail []string, dump *Dump, open bool) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			c.logger().Error("capture lost to an internal error (a bug)", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.panicked(v, "capture lost to an internal error (a bug)")
 			tail, dump, open = nil, nil, false
 		}
 	}()

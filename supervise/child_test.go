@@ -421,6 +421,8 @@ func TestCaptureBugDoesNotStopPassthrough(t *testing.T) {
 	c.Stderr = &out
 	c.Logger = slog.New(slog.NewTextHandler(&log, nil))
 	c.Capture.StartsDump = func([]byte) bool { panic("detector bug") }
+	var panics int
+	c.OnPanic = func(any) { panics++ }
 	res, err := c.Run()
 	if err != nil {
 		t.Fatal(err)
@@ -428,7 +430,7 @@ func TestCaptureBugDoesNotStopPassthrough(t *testing.T) {
 	if res.ExitCode != 2 || out < 1<<20 {
 		t.Errorf("exit %d, %d bytes passed through", res.ExitCode, out)
 	}
-	if !strings.Contains(log.String(), "detector bug") {
-		t.Errorf("the bug was not logged:\n%s", log.String())
+	if !strings.Contains(log.String(), "detector bug") || !strings.Contains(log.String(), "goroutine ") || panics != 1 {
+		t.Errorf("the bug was not logged with its stack and counted once (%d):\n%s", panics, log.String())
 	}
 }

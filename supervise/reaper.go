@@ -3,10 +3,12 @@ package supervise
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,6 +23,7 @@ import (
 // one. It stops when stop is called.
 type reaper struct {
 	log     *slog.Logger
+	onPanic func(any)
 	mainPID atomic.Int64
 	sigchld chan os.Signal
 	done    chan struct{}
@@ -28,8 +31,8 @@ type reaper struct {
 	reaped  atomic.Int64
 }
 
-func startReaper(log *slog.Logger) *reaper {
-	r := &reaper{log: log, sigchld: make(chan os.Signal, 1), done: make(chan struct{})}
+func startReaper(log *slog.Logger, onPanic func(any)) *reaper {
+	r := &reaper{log: log, onPanic: onPanic, sigchld: make(chan os.Signal, 1), done: make(chan struct{})}
 	r.mainPID.Store(-1)
 	signal.Notify(r.sigchld, syscall.SIGCHLD)
 	r.wg.Add(1)
@@ -43,7 +46,10 @@ func (r *reaper) loop() {
 	defer r.wg.Done()
 	defer func() {
 		if v := recover(); v != nil {
-			r.log.Error("reaper stopped by a bug", "panic", v)
+			r.log.Error("reaper stopped by an internal error (a bug)", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if r.onPanic != nil {
+				r.onPanic(v)
+			}
 		}
 	}()
 	tick := time.NewTicker(time.Second)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/prodwrap/prodwrap/config"
 	"github.com/prodwrap/prodwrap/metrics"
+	"github.com/prodwrap/prodwrap/notify"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
 	"github.com/prodwrap/prodwrap/supervise"
@@ -53,7 +54,12 @@ func runWatch(args, env []string, std stdio) int {
 	var m *metrics.Metrics
 	if cfg.Metrics.Listen != "" || cfg.Metrics.Textfile != "" {
 		m = metrics.New()
-		deliv.disp.OnDelivered = func(sink string, err error, took time.Duration) { m.Delivered(sink, err == nil, took) }
+		deliv.disp.OnDelivered = func(sink string, err error, took time.Duration) {
+			m.Delivered(sink, err == nil, took)
+			if errors.Is(err, notify.ErrInternal) {
+				m.InternalError()
+			}
+		}
 	}
 	if cfg.Metrics.Listen != "" {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -145,7 +151,8 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 			SpillDir:   deliv.spool.Dir(),
 			StartsDump: dumpDetector(),
 		},
-		Logger: logger,
+		Logger:  logger,
+		OnPanic: func(any) { w.metrics.InternalError() },
 	}
 	if err := child.Start(); err != nil {
 		fmt.Fprintf(std.err, "prodwrap: %v\n", err)
