@@ -117,25 +117,7 @@ func TestRunitRestartsAndReports(t *testing.T) {
 	os.WriteFile(filepath.Join(svdir, "run"), []byte(run), 0o755)
 	// A finish script that waits a little keeps runsv from restarting at full speed.
 	os.WriteFile(filepath.Join(svdir, "finish"), []byte("#!/bin/sh\nsleep 0.2\n"), 0o755)
-
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, runsv, svdir)
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	reports := waitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
-	exec.Command("sv", "down", svdir).Run()
-	cmd.Process.Signal(os.Interrupt)
-	cancel()
-	_ = cmd.Wait()
-	b, _ := os.ReadFile(starts)
-	if len(reports) < 2 || strings.Count(string(b), "started") < 2 {
-		t.Errorf("under runsv: %d reports, %d starts; want at least 2 of each (a crash reported, a restart)\n%s", len(reports), strings.Count(string(b), "started"), out.String())
-	}
+	superviseCrashes(t, spool, starts, func() { exec.Command("sv", "down", svdir).Run() }, runsv, svdir)
 }
 
 func TestSupervisordRestartsAndReports(t *testing.T) {
@@ -163,24 +145,8 @@ stderr_logfile=%[1]s/api.err.log
 `, dir, prodwrapBin(t), spool, svc)
 	confPath := filepath.Join(dir, "supervisord.conf")
 	os.WriteFile(confPath, []byte(conf), 0o644)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, supervisord, "-c", confPath)
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	reports := waitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
-	cmd.Process.Signal(os.Interrupt)
-	cancel()
-	_ = cmd.Wait()
-	b, _ := os.ReadFile(starts)
+	superviseCrashes(t, spool, starts, nil, supervisord, "-c", confPath)
 	errLog, _ := os.ReadFile(filepath.Join(dir, "api.err.log"))
-	if len(reports) < 2 || strings.Count(string(b), "started") < 2 {
-		t.Errorf("under supervisord: %d reports, %d starts; want at least 2 of each\n%s", len(reports), strings.Count(string(b), "started"), out.String())
-	}
 	if !bytes.Contains(errLog, []byte("panic: runtime error")) || !bytes.Contains(errLog, []byte("prodwrap: report ")) {
 		t.Errorf("stderr log lacks the dump or the summary:\n%s", errLog)
 	}
@@ -205,9 +171,22 @@ func TestS6RestartsAndReports(t *testing.T) {
 	run := fmt.Sprintf("#!%s -P\nfdmove -c 2 1\n%s --spool %s --service api -- %s\n", execlineb, prodwrapBin(t), spool, svc)
 	os.WriteFile(filepath.Join(svdir, "run"), []byte(run), 0o755)
 	os.WriteFile(filepath.Join(svdir, "finish"), []byte("#!/bin/sh\nsleep 0.2\n"), 0o755)
+	stop := func() {
+		if svc, err := exec.LookPath("s6-svc"); err == nil {
+			exec.Command(svc, "-dx", svdir).Run()
+		}
+	}
+	superviseCrashes(t, spool, starts, stop, supervise, svdir)
+}
+
+// superviseCrashes runs a supervisor (argv) over a service that crashes at
+// every start, until the spool holds two reports, then stops it with stop
+// and checks that a crash was reported and the service restarted.
+func superviseCrashes(t *testing.T, spool, starts string, stop func(), argv ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, supervise, svdir)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -215,13 +194,15 @@ func TestS6RestartsAndReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	reports := waitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
-	if svc, err := exec.LookPath("s6-svc"); err == nil {
-		exec.Command(svc, "-dx", svdir).Run()
+	if stop != nil {
+		stop()
 	}
+	cmd.Process.Signal(os.Interrupt)
 	cancel()
 	_ = cmd.Wait()
 	b, _ := os.ReadFile(starts)
 	if len(reports) < 2 || strings.Count(string(b), "started") < 2 {
-		t.Errorf("under s6-supervise: %d reports, %d starts; want at least 2 of each\n%s", len(reports), strings.Count(string(b), "started"), out.String())
+		t.Errorf("under %s: %d reports, %d starts; want at least 2 of each (a crash reported, a restart)\n%s",
+			filepath.Base(argv[0]), len(reports), strings.Count(string(b), "started"), out.String())
 	}
 }
