@@ -121,7 +121,9 @@ func goroutinePanic([]string) {
 		fmt.Println(m["x"].Name) // crash:goroutine-panic
 	}()
 	<-done
-	time.Sleep(time.Second)
+	// The deferred close runs while the goroutine panics; wait for the
+	// panic to end the process instead of returning 0 first.
+	time.Sleep(10 * time.Second)
 }
 
 func errgroupPanic([]string) {
@@ -131,6 +133,9 @@ func errgroupPanic([]string) {
 		panic("worker failed") // crash:errgroup-panic
 	})
 	_ = g.Wait()
+	// errgroup's deferred Done runs while the worker panics, so Wait can
+	// return before the panic ends the process: do not exit 0 meanwhile.
+	time.Sleep(10 * time.Second)
 }
 
 func repanic([]string) {
