@@ -87,7 +87,7 @@ var Modes = []Mode{
 	{Name: "mid-line", Kind: "panic", Message: "runtime error: invalid memory address", TopFunction: "main.midLine", Marker: "mid-line", Crashing: true, Signal: "SIGSEGV", ExitCode: 2, MinGoroutines: 1},
 	{Name: "hang", Kind: "sigquit", Message: "quit", ExitCode: 2, MinGoroutines: 2},
 	{Name: "cgo-segv", Kind: "signal", Message: "segmentation violation", TopFunction: "main._Cfunc_segv", Crashing: true, Signal: "SIGSEGV", ExitCode: 2, MinGoroutines: 1, Cgo: true},
-	{Name: "race", Kind: "race", Message: "data race", TopFunction: "main.race.func1", Marker: "race", ExitCode: 66, Race: true},
+	{Name: "race", Kind: "race", Message: "data race: read at 0x", TopFunction: "main.race", Marker: "race", ExitCode: 66, Race: true},
 	{Name: "exit", Args: []string{"3"}, Kind: "exit", ExitCode: 3},
 	{Name: "log-fatal", Kind: "exit", ExitCode: 1},
 	{Name: "sigkill-self", Kind: "killed", ExitCode: 128 + int(syscall.SIGKILL)},
