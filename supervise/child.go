@@ -44,6 +44,9 @@ type Child struct {
 	Path string
 	// Args are the command's arguments, not including the program name.
 	Args []string
+	// Argv0 is the program name the child sees as its argv[0]; "" means
+	// Path as given. A program that re-executes itself keeps its name.
+	Argv0 string
 	// Env is the child's environment; nil means prodwrap's own.
 	Env []string
 	// Dir is the child's working directory; "" means prodwrap's.
@@ -198,6 +201,9 @@ func (c *Child) Start() error {
 	c.cmd = cmd
 	if cmd.Err != nil {
 		return startError(c.Path, cmd.Err)
+	}
+	if c.Argv0 != "" {
+		cmd.Args[0] = c.Argv0
 	}
 	cmd.Env = c.Env
 	cmd.Dir = c.Dir

@@ -242,6 +242,25 @@ func TestPanicLookingLineWithExitZero(t *testing.T) {
 	}
 }
 
+func TestArgv0IsWhatTheChildSees(t *testing.T) {
+	for _, argv0 := range []string{"", "/srv/api"} {
+		var stderr bytes.Buffer
+		c := helperChild(t, "argv0")
+		c.Argv0 = argv0
+		c.Stderr = &stderr
+		if _, err := c.Run(); err != nil {
+			t.Fatal(err)
+		}
+		want := argv0
+		if want == "" {
+			want = c.Path
+		}
+		if got := strings.TrimSpace(stderr.String()); got != want {
+			t.Errorf("Argv0 %q: the child's os.Args[0] = %q, want %q", argv0, got, want)
+		}
+	}
+}
+
 func TestStderrWriteFailureKeepsDraining(t *testing.T) {
 	c := helperChild(t, "fake-dump", strconv.Itoa(4<<20))
 	c.Stderr = failingWriter{}

@@ -42,6 +42,7 @@ var helpers = map[string]func(args []string) int{
 	"spawn-orphans":    helperSpawnOrphans,
 	"fake-dump":        helperFakeDump,
 	"print-then-exit0": helperPrintThenExit0,
+	"argv0":            func([]string) int { fmt.Fprintln(os.Stderr, os.Args[0]); return 0 },
 }
 
 func TestMain(m *testing.M) {

@@ -5,17 +5,16 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+
+	"github.com/prodwrap/prodwrap/internal/watch"
 )
 
-// Exit statuses of prodwrap's own (design.md, "Command line"). Everything
-// else prodwrap returns is the child's.
+// Exit statuses of prodwrap's own sub-commands (design.md, "Command line");
+// the run command returns the child's (see watch.Run).
 const (
-	exitOK          = 0
-	exitNoCrash     = 1   // prodwrap parse: the input holds no crash
-	exitFailure     = 125 // prodwrap failed before the child ran: bad flag, bad config
-	exitCannotExec  = 126 // COMMAND found but not executable
-	exitNotFound    = 127 // COMMAND not found
-	exitSignalsBase = 128 // 128+N: the child was killed by signal N
+	exitOK      = 0
+	exitNoCrash = 1                 // prodwrap parse: the input holds no crash
+	exitFailure = watch.ExitFailure // prodwrap failed before the child ran: bad flag, bad config
 )
 
 // stdio is the standard files prodwrap runs with. stdin and stdout are files

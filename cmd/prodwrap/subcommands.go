@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
 )
@@ -87,7 +88,7 @@ func runSend(args, env []string, std stdio) int {
 	if err != nil {
 		return fail(std.err, fmt.Errorf("send: read %s: %w", label, err))
 	}
-	logger := newLogger(std.err, cfg.Log.Format, logLevel(cfg.Log.Level), isTerminal(std.err))
+	logger := watch.NewLogger(std.err, cfg, watch.IsTerminal(std.err))
 	rep, err := reportFromInput(data, cfg)
 	if errors.Is(err, parse.ErrNoCrash) {
 		fmt.Fprintf(std.err, "prodwrap: send: no Go crash found in %s\n", label)
@@ -96,13 +97,13 @@ func runSend(args, env []string, std stdio) int {
 	if err != nil {
 		return fail(std.err, fmt.Errorf("send %s: %w", label, err))
 	}
-	deliv, err := newDelivery(cfg, env, logger)
+	deliv, err := watch.NewDelivery(cfg, env, logger)
 	if err != nil {
 		return fail(std.err, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	out := deliv.report(ctx, rep, std.err)
+	out := deliv.Report(ctx, rep, std.err)
 	if out == nil || !out.Complete() {
 		return exitNoCrash
 	}
@@ -159,14 +160,14 @@ func runFlush(args, env []string, std stdio) int {
 	if !ok {
 		return code
 	}
-	logger := newLogger(std.err, cfg.Log.Format, logLevel(cfg.Log.Level), isTerminal(std.err))
-	deliv, err := newDelivery(cfg, env, logger)
+	logger := watch.NewLogger(std.err, cfg, watch.IsTerminal(std.err))
+	deliv, err := watch.NewDelivery(cfg, env, logger)
 	if err != nil {
 		return fail(std.err, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	res := deliv.flush(ctx)
+	res := deliv.Flush(ctx)
 	fmt.Fprintf(std.out, "delivered %d, remaining %d\n", res.Delivered, res.Remaining)
 	if res.Remaining > 0 || len(res.Errors) > 0 {
 		return exitNoCrash

@@ -1,4 +1,4 @@
-package main
+package watch
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"github.com/prodwrap/prodwrap/config"
@@ -15,18 +14,20 @@ import (
 	"github.com/prodwrap/prodwrap/parse"
 )
 
-// delivery wires the spool and the sinks of a configuration.
-type delivery struct {
-	spool *notify.Spool
-	file  *notify.File // nil when the file sink is off
-	disp  *notify.Dispatcher
-	log   *slog.Logger
+// Delivery is the spool and the sinks of a configuration.
+type Delivery struct {
+	// Spool holds each report until every sink acknowledged it.
+	Spool *notify.Spool
+	// Dispatcher delivers to the sinks; set its OnDelivered to observe.
+	Dispatcher *notify.Dispatcher
+	file       *notify.File // nil when the file sink is off
+	log        *slog.Logger
 }
 
-// newDelivery opens the spool and builds the sinks. A spool directory that
+// NewDelivery opens the spool and builds the sinks. A spool directory that
 // cannot be used falls back to a temporary one, with an error logged: the
 // child runs whatever happens to prodwrap's storage.
-func newDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*delivery, error) {
+func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delivery, error) {
 	dir := cfg.Spool.Dir
 	if dir == "" {
 		dir = config.DefaultSpoolDir(lookup(env))
@@ -39,7 +40,7 @@ func newDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*delive
 			return nil, err
 		}
 	}
-	d := &delivery{spool: sp, log: logger}
+	d := &Delivery{Spool: sp, log: logger}
 	var sinks []notify.Sink
 	if cfg.Sentry.DSN != "" {
 		s, err := notify.NewSentry(notify.SentryOptions{
@@ -96,7 +97,7 @@ func newDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*delive
 		d.file = f
 		sinks = append([]notify.Sink{f}, sinks...)
 	}
-	d.disp = &notify.Dispatcher{
+	d.Dispatcher = &notify.Dispatcher{
 		Spool:      sp,
 		Sinks:      sinks,
 		Deadline:   time.Duration(cfg.Delivery.Deadline),
@@ -107,9 +108,11 @@ func newDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*delive
 	return d, nil
 }
 
-// report delivers rep and writes the human summary to w.
-func (d *delivery) report(ctx context.Context, rep *parse.Report, w io.Writer) *notify.Outcome {
-	out, err := d.disp.Deliver(ctx, rep)
+// Report delivers rep and writes the human summary to w: where the report
+// is (the file sink's file, else the spool entry, else the sinks that took
+// it). It returns nil when the report could not even be spooled.
+func (d *Delivery) Report(ctx context.Context, rep *parse.Report, w io.Writer) *notify.Outcome {
+	out, err := d.Dispatcher.Deliver(ctx, rep)
 	if err != nil {
 		d.log.Error("cannot spool the report; it is lost unless a sink takes it now", "err", err)
 		fmt.Fprintf(w, "prodwrap: %s crashed (%s): %s\n", rep.Service, rep.Crash.Kind, rep.Crash.Message)
@@ -129,8 +132,9 @@ func (d *delivery) report(ctx context.Context, rep *parse.Report, w io.Writer) *
 	return out
 }
 
-func (d *delivery) flush(ctx context.Context) *notify.FlushResult {
-	res, err := d.disp.Flush(ctx)
+// Flush delivers what the spool holds; unreadable entries are logged.
+func (d *Delivery) Flush(ctx context.Context) *notify.FlushResult {
+	res, err := d.Dispatcher.Flush(ctx)
 	if err != nil {
 		d.log.Error("flush failed", "err", err)
 		return res
@@ -141,9 +145,9 @@ func (d *delivery) flush(ctx context.Context) *notify.FlushResult {
 	return res
 }
 
-// pending counts the reports waiting in the spool.
-func (d *delivery) pending() int {
-	entries, _ := d.spool.List()
+// Pending counts the reports waiting in the spool.
+func (d *Delivery) Pending() int {
+	entries, _ := d.Spool.List()
 	return len(entries)
 }
 
@@ -159,5 +163,3 @@ func lookup(env []string) func(string) string {
 	}
 	return func(k string) string { return m[k] }
 }
-
-func debugStack() []byte { return debug.Stack() }
