@@ -133,11 +133,20 @@ func SentryEvent(r *parse.Report) *sentry.Event {
 	ev.Fingerprint = r.Fingerprint
 	ev.Logger = "prodwrap"
 	ev.Sdk = sentry.SdkInfo{Name: "prodwrap", Version: "1"}
-	ev.Tags = map[string]string{
+	ev.Tags = make(map[string]string, len(r.Tags)+6)
+	for k, v := range r.Tags { // the program's own first: prodwrap's win a clash
+		ev.Tags[k] = v
+	}
+	for k, v := range map[string]string{
 		"kind":       string(c.Kind),
 		"exit_code":  strconv.Itoa(r.Exit.Code),
 		"service":    r.Service,
 		"go_version": r.Build.GoVersion,
+	} {
+		ev.Tags[k] = v
+	}
+	if r.Wrap != "" {
+		ev.Tags["wrap"] = r.Wrap
 	}
 	if r.Exit.Signal != nil {
 		ev.Tags["signal"] = *r.Exit.Signal

@@ -74,6 +74,19 @@ func TestSentryEventGolden(t *testing.T) {
 	checkGolden(t, "sentry-event.golden.json", notify.SentryEvent(crashReport()))
 }
 
+func TestSentryEventCarriesTheProgramsTags(t *testing.T) {
+	r := crashReport()
+	r.Wrap = "monitor"
+	r.Tags = map[string]string{"team": "payments", "kind": "not the kind"}
+	ev := notify.SentryEvent(r)
+	want := map[string]string{"team": "payments", "kind": "panic", "wrap": "monitor", "service": r.Service}
+	for k, v := range want {
+		if ev.Tags[k] != v {
+			t.Errorf("tag %s = %q, want %q (prodwrap's own tags win a clash)", k, ev.Tags[k], v)
+		}
+	}
+}
+
 // TestSentryReceiverGetsTheEvent delivers through the real local Sentry
 // receiver and reads the stored envelope back.
 func TestSentryReceiverGetsTheEvent(t *testing.T) {

@@ -43,6 +43,12 @@ type Report struct {
 	// SentryEventID is the id of the Sentry event once Sentry accepted the
 	// report; the Slack message links to it.
 	SentryEventID string `json:"sentry_event_id,omitempty"`
+	// Wrap says how the program was watched when it was not run under the
+	// prodwrap command: "reexec" or "monitor" (package selfwrap).
+	Wrap string `json:"wrap,omitempty"`
+	// Tags are the program's own labels (added by selfwrap's OnReport
+	// hook, for one); Sentry gets them as tags beside prodwrap's.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Host describes the machine the child ran on.

@@ -120,6 +120,9 @@ const (
 	Plain = ""
 	Race  = "race"
 	Cgo   = "cgo"
+	// SelfWrap wraps itself with package selfwrap (tag zooselfwrap);
+	// ZOO_SELFWRAP=monitor picks the monitor mode.
+	SelfWrap = "selfwrap"
 )
 
 // Flavor is the build the mode needs.
@@ -138,7 +141,7 @@ var (
 	built   = map[string]string{}
 )
 
-// Build builds the crasher of a flavor (Plain, Race, Cgo) once per test
+// Build builds the crasher of a flavor (Plain, Race, Cgo, SelfWrap) once per test
 // binary and returns its path.
 func Build(t testing.TB, flavor string) string {
 	t.Helper()
@@ -158,6 +161,8 @@ func Build(t testing.TB, flavor string) string {
 		args = append(args, "-race")
 	case Cgo:
 		args = append(args, "-tags", "zoocgo")
+	case SelfWrap:
+		args = append(args, "-tags", "zooselfwrap")
 	}
 	args = append(args, "github.com/prodwrap/prodwrap/internal/zoo/crasher")
 	cmd := exec.Command(GoTool(), args...)

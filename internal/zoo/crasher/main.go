@@ -6,6 +6,10 @@
 // id of the goroutine about to crash as the program itself knows it. The
 // line of each crash carries a "crash:MODE" comment that the tests look up.
 //
+// Built with the zooselfwrap tag, the crasher wraps itself with package
+// selfwrap first thing in main: ZOO_SELFWRAP=monitor picks the monitor mode,
+// anything else the re-exec mode; it then prints "zoo: pid=N" on stderr.
+//
 // The cgo-segv mode is built only with the zoocgo tag: a program that uses
 // cgo keeps an extra M that hides deadlocks from the runtime's detector, so
 // the deadlock modes need a build without it.
@@ -24,6 +28,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/prodwrap/prodwrap/internal/testhelper"
 )
 
 var modes = map[string]func(args []string){
@@ -64,9 +70,18 @@ var modes = map[string]func(args []string){
 	"mid-line":              midLine,
 	"cgo-segv":              cgoSegv,
 	"write-stderr":          writeStderr,
+	"echo-signals":          func([]string) { os.Exit(testhelper.EchoSignals()) },
+	"fdinfo":                func([]string) { os.Exit(testhelper.FDInfo()) },
 }
 
+// wrap, when set (the zooselfwrap build), runs first in main: the crasher
+// wraps itself with package selfwrap.
+var wrap func()
+
 func main() {
+	if wrap != nil {
+		wrap()
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: crasher MODE [ARGS]")
 		os.Exit(2)
