@@ -374,3 +374,33 @@ func TestSelfwrapKeepsPanicwrapsProtocol(t *testing.T) {
 		t.Errorf("status %d\n%s", r.status, r.stderr)
 	}
 }
+
+// TestSelfwrapExamples builds and runs examples/selfwrap-reexec and
+// examples/selfwrap-monitor as the README says: each crashes, exits 2 and
+// leaves a report of its mode.
+func TestSelfwrapExamples(t *testing.T) {
+	bin := t.TempDir()
+	build := command(t, goTool(), "build", "-o", bin+"/", "github.com/prodwrap/prodwrap/examples/selfwrap-reexec", "github.com/prodwrap/prodwrap/examples/selfwrap-monitor")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, tt := range []struct{ wrap, kind, culprit string }{
+		{"reexec", "panic", "main.main.func1"},
+		{"monitor", "fatal_error", "main.main.func2"},
+	} {
+		t.Run(tt.wrap, func(t *testing.T) {
+			spool := t.TempDir()
+			cmd := command(t, filepath.Join(bin, "selfwrap-"+tt.wrap))
+			cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+spool)
+			err := cmd.Run()
+			names := waitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
+			reps := run{spool: spool}.reports(t)
+			if code := waitStatus(t, err); code != 2 || len(names) != 1 || len(reps) != 1 {
+				t.Fatalf("status %d, %d reports", code, len(reps))
+			}
+			if r := reps[0]; r.Wrap != tt.wrap || string(r.Crash.Kind) != tt.kind || r.Crash.Culprit == nil || r.Crash.Culprit.Function != tt.culprit {
+				t.Errorf("report: wrap %q kind %s culprit %+v", r.Wrap, r.Crash.Kind, r.Crash.Culprit)
+			}
+		})
+	}
+}

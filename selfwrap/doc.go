@@ -63,6 +63,11 @@
 //
 // # Which process is which
 //
+// The monitor and the re-executed program are the same executable, and
+// both run main: call Wrap first thing in main, before flags are parsed or
+// the environment is read (the monitor has no arguments and a minimal
+// environment, and must reach Wrap to do its work).
+//
 // Wrap returns the Role of the process that called it: Program in the one
 // that runs the program (main goes on), Watcher in the re-exec parent and
 // in the monitor (their work is done; exit with the status Wrap returned).

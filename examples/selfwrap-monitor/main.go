@@ -1,0 +1,40 @@
+// Command selfwrap-monitor reports its own crashes with one line at the top
+// of main, in selfwrap's monitor mode: the program keeps its process and PID,
+// and a small monitor process it starts receives the runtime's crash output
+// (runtime/debug.SetCrashOutput) and reports it. Here two goroutines write
+// one map at once, a fatal error no recover() can catch:
+//
+//	go build -o bin/ ./examples/selfwrap-monitor && PRODWRAP_SPOOL=$PWD/.prodwrap bin/selfwrap-monitor
+package main
+
+import (
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/selfwrap"
+)
+
+func main() {
+	selfwrap.Main(selfwrap.Options{
+		Mode: selfwrap.Monitor,
+		OnReport: func(r *parse.Report) {
+			r.Tags = map[string]string{"team": "examples"}
+		},
+	})
+
+	fmt.Fprintf(os.Stderr, "cache warming up (pid %d)\n", os.Getpid())
+	cache := map[int]int{}
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1_000_000 {
+				cache[i%64] = w // concurrent map writes: the crash
+			}
+		}()
+	}
+	wg.Wait()
+}
