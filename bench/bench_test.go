@@ -34,7 +34,10 @@ func prodwrapBin(b *testing.B) string {
 			return
 		}
 		binPath = filepath.Join(dir, "prodwrap")
-		out, err := exec.Command(zoo.GoTool(), "build", "-o", binPath, "github.com/prodwrap/prodwrap/cmd/prodwrap").CombinedOutput()
+		// Static, as the Dockerfile of docs/examples builds it.
+		cmd := exec.Command(zoo.GoTool(), "build", "-o", binPath, "github.com/prodwrap/prodwrap/cmd/prodwrap")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = err
 			b.Logf("%s", out)
@@ -129,18 +132,43 @@ func BenchmarkStderr1GiB(b *testing.B) {
 }
 
 // BenchmarkStartup: a trivial child (/bin/true), direct and under
-// prodwrap. Target: under 2 ms added.
+// prodwrap. Target: under 2 ms added. Beside them, in the same loop, the
+// floor any Go supervisor pays (testdata/gowrap: os/exec alone, then with
+// the forwarded signals registered), so that the figure can be read
+// against what Go itself costs.
 func BenchmarkStartup(b *testing.B) {
-	var direct, wrapped time.Duration
+	var direct, wrapped, floor, floorSignals time.Duration
 	dir := b.TempDir()
-	for i := 0; i < b.N; i++ {
+	gowrap := buildGowrap(b)
+	const rounds = 100 // a start is short: many per iteration, for a stable mean
+	for i := 0; i < b.N*rounds; i++ {
 		d, _ := runTo(b, dir, false, nil, "/bin/true")
 		direct += d
 		d, _ = runTo(b, dir, true, nil, "/bin/true")
 		wrapped += d
+		d, _ = runTo(b, dir, false, nil, gowrap, "/bin/true")
+		floor += d
+		d, _ = runTo(b, dir, false, nil, gowrap, "-signals", "/bin/true")
+		floorSignals += d
 	}
-	report(b, direct, wrapped)
-	b.ReportMetric(float64(wrapped-direct)/float64(b.N)/1e6, "ms-added")
+	n := float64(b.N*rounds) * 1e6
+	b.ReportMetric(float64(direct)/n, "ms-direct")
+	b.ReportMetric(float64(wrapped)/n, "ms-prodwrap")
+	b.ReportMetric(float64(wrapped)/float64(direct), "ratio")
+	b.ReportMetric(float64(wrapped-direct)/n, "ms-added")
+	b.ReportMetric(float64(floor-direct)/n, "ms-added-go-exec")
+	b.ReportMetric(float64(floorSignals-direct)/n, "ms-added-go-exec+signals")
+}
+
+// buildGowrap builds testdata/gowrap the way prodwrapBin builds prodwrap.
+func buildGowrap(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "gowrap")
+	cmd := exec.Command(zoo.GoTool(), "build", "-o", bin, "./testdata/gowrap")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build gowrap: %v\n%s", err, out)
+	}
+	return bin
 }
 
 func report(b *testing.B, direct, wrapped time.Duration) {

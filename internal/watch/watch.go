@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -121,7 +122,9 @@ func Run(o Options) (int, error) {
 		o: o, cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr,
 		gate: gate, logger: logger, deliv: deliv, signals: signals, metrics: m,
 	}
-	w.build = readBuild(o.Path, logger)
+	// The build information is read once, while the first child starts:
+	// only a report needs it.
+	w.build = sync.OnceValue(func() parse.Build { return readBuild(o.Path, logger) })
 	policy := newRestartPolicy(cfg, logger)
 	code := 0
 	for restart := 0; ; restart++ {
@@ -152,7 +155,7 @@ type watcher struct {
 	logger                *slog.Logger
 	deliv                 *Delivery
 	signals               []os.Signal
-	build                 parse.Build
+	build                 func() parse.Build
 	metrics               *metrics.Metrics // nil when off
 	// stopRequested is set when a terminating signal reached prodwrap
 	// during a run: it was forwarded, and the child is not restarted.
@@ -164,7 +167,6 @@ type watcher struct {
 // all (a command that cannot start is not restarted).
 func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started bool) {
 	cfg, gate, logger := w.cfg, w.gate, w.logger
-	oomBefore, oomErr := report.OOMKills(0)
 	child := &supervise.Child{
 		Path:         w.o.Path,
 		Argv0:        w.o.Argv0,
@@ -193,6 +195,10 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 		return supervise.ExitCode(err), 0, false
 	}
 	w.metrics.Started(time.Now())
+	// Read after the start, off the child's path: an OOM kill within these
+	// microseconds would be missed, not misattributed.
+	oomBefore, oomErr := report.OOMKills(0)
+	go w.build()
 	res, err := child.Wait()
 	if err != nil {
 		w.metrics.Exited("unknown")
@@ -221,7 +227,8 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 		logger.Debug("cannot end the child's last line", "err", err)
 	}
 
-	crash := crashOf(res, w.build, logger)
+	build := w.build()
+	crash := crashOf(res, build, logger)
 	oomKilled := false
 	if res.Signal == syscall.SIGKILL && oomErr == nil {
 		if n, err := report.OOMKills(0); err == nil && n > oomBefore {
@@ -245,7 +252,7 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 		Service:         cfg.Service.Name,
 		Environment:     cfg.Service.Environment,
 		Release:         cfg.Service.Release,
-		Build:           w.build,
+		Build:           build,
 		Restart:         restart,
 	})
 	w.metrics.Exited(string(rep.Crash.Kind))
