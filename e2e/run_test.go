@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -162,29 +163,37 @@ func TestSignalsReachTheChildOnce(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	checkEchoes(t, cmd.Process, out, in)
+	if code := exitCode(t, cmd.Wait()); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+// checkEchoes sends each forwarded signal to p and expects the echo-signals
+// helper reading stdin and printing on out to get it once: one echo each,
+// in order, and none more once stdin is closed.
+func checkEchoes(t *testing.T, p *os.Process, out io.Reader, stdin io.Closer) {
+	t.Helper()
 	sc := bufio.NewScanner(out)
 	if !sc.Scan() || sc.Text() != "ready" {
 		t.Fatalf("no ready line: %q", sc.Text())
 	}
 	for _, sig := range forwardedSignals {
-		cmd.Process.Signal(sig)
+		p.Signal(sig)
 		if !sc.Scan() {
 			t.Fatalf("no echo for %v", sig)
 		}
 		if got := sc.Text(); got != strconv.Itoa(int(sig)) {
-			t.Errorf("sent %v, child got %s", sig, got)
+			t.Fatalf("sent %v, the child got %s", sig, got)
 		}
 	}
-	in.Close()
+	stdin.Close()
 	var extra []string
 	for sc.Scan() {
 		extra = append(extra, sc.Text())
 	}
 	if len(extra) > 0 {
 		t.Errorf("signals delivered twice: %q", extra)
-	}
-	if code := exitCode(t, cmd.Wait()); code != 0 {
-		t.Errorf("exit %d", code)
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prodwrap/prodwrap/internal/testhelper"
 	"github.com/prodwrap/prodwrap/internal/testreceiver"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 	"github.com/prodwrap/prodwrap/parse"
@@ -300,27 +299,9 @@ func TestSelfwrapSignalsReachTheProgramOnce(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			sc := bufio.NewScanner(out)
-			if !sc.Scan() || sc.Text() != "ready" {
-				t.Fatalf("not ready: %q", sc.Text())
-			}
-			for _, sig := range testhelper.Signals {
-				cmd.Process.Signal(sig)
-				if !sc.Scan() {
-					t.Fatalf("no echo of %v", sig)
-				}
-				if got := sc.Text(); got != strconv.Itoa(int(sig)) {
-					t.Fatalf("sent %d, the program got %s", sig, got)
-				}
-			}
-			stdin.Close()
-			var rest strings.Builder
-			for sc.Scan() {
-				rest.WriteString(sc.Text() + "\n")
-			}
-			r := finish(t, cmd, spool, stderr, 0)
-			if r.status != 0 || rest.Len() != 0 {
-				t.Errorf("status %d, extra signals %q\n%s", r.status, rest.String(), r.stderr)
+			checkEchoes(t, cmd.Process, out, stdin)
+			if r := finish(t, cmd, spool, stderr, 0); r.status != 0 {
+				t.Errorf("status %d\n%s", r.status, r.stderr)
 			}
 		})
 	}
