@@ -122,8 +122,8 @@ func Run(o Options) (int, error) {
 		o: o, cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr,
 		gate: gate, logger: logger, deliv: deliv, signals: signals, metrics: m,
 	}
-	// The build information is read once, while the first child starts:
-	// only a report needs it.
+	// The build information is read once, when the first report needs it:
+	// a clean exit never reads it, and the child's start does not wait for it.
 	w.build = sync.OnceValue(func() parse.Build { return readBuild(o.Path, logger) })
 	policy := newRestartPolicy(cfg, logger)
 	code := 0
@@ -198,7 +198,6 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 	// Read after the start, off the child's path: an OOM kill within these
 	// microseconds would be missed, not misattributed.
 	oomBefore, oomErr := report.OOMKills(0)
-	go w.build()
 	res, err := child.Wait()
 	if err != nil {
 		w.metrics.Exited("unknown")

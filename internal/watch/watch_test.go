@@ -1,0 +1,137 @@
+package watch_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/internal/watch"
+	"github.com/prodwrap/prodwrap/parse"
+)
+
+// runShell runs sh -c script under watch.Run with a fresh spool and stderr
+// in a file, and returns the status, stderr and the file sink's reports.
+func runShell(t *testing.T, script string, onReport func(*parse.Report)) (int, string, []*parse.Report) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Spool.Dir = filepath.Join(dir, "spool")
+	stderr, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	code, err := watch.Run(watch.Options{
+		Config:   cfg,
+		Path:     "/bin/sh",
+		Args:     []string{"-c", script},
+		Env:      []string{"PATH=/usr/bin:/bin"},
+		Stderr:   stderr,
+		OnReport: onReport,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := os.ReadFile(stderr.Name())
+	names, _ := filepath.Glob(filepath.Join(cfg.Spool.Dir, "reports", "*.json"))
+	var reps []*parse.Report
+	for _, n := range names {
+		b, _ := os.ReadFile(n)
+		var r parse.Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, &r)
+	}
+	return code, string(out), reps
+}
+
+func TestRunReturnsTheStatusAndReports(t *testing.T) {
+	code, stderr, reps := runShell(t, "echo 'panic: boom' >&2; echo '' >&2; echo 'goroutine 1 [running]:' >&2; echo 'main.main()' >&2; echo '	/src/main.go:3 +0x1' >&2; exit 2", nil)
+	if code != 2 || len(reps) != 1 {
+		t.Fatalf("status %d, %d reports\n%s", code, len(reps), stderr)
+	}
+	if r := reps[0]; r.Crash.Kind != parse.KindPanic || r.Crash.Message != "boom" || r.Exit.Code != 2 || r.Command.Path != "/bin/sh" {
+		t.Errorf("report %+v %+v", r.Crash, r.Exit)
+	}
+	if !strings.HasPrefix(stderr, "panic: boom\n") || !strings.Contains(stderr, "prodwrap: report ") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+}
+
+func TestRunCleanExitIsNotReported(t *testing.T) {
+	code, _, reps := runShell(t, "echo 'panic: not really' >&2", nil)
+	if code != 0 || len(reps) != 0 {
+		t.Errorf("status %d, %d reports", code, len(reps))
+	}
+}
+
+func TestOnReportAddsTags(t *testing.T) {
+	code, _, reps := runShell(t, "exit 3", func(r *parse.Report) { r.Tags = map[string]string{"team": "payments"} })
+	if code != 3 || len(reps) != 1 || reps[0].Tags["team"] != "payments" || reps[0].Crash.Kind != parse.KindExit {
+		t.Errorf("status %d, reports %+v", code, reps)
+	}
+}
+
+// A panicking hook is a bug of the program's; the report goes out as it was.
+func TestOnReportPanicStillReports(t *testing.T) {
+	code, stderr, reps := runShell(t, "kill -TERM $$", func(*parse.Report) { panic("hook bug") })
+	if code != 143 || len(reps) != 1 || reps[0].Crash.Kind != parse.KindKilled {
+		t.Fatalf("status %d, %d reports", code, len(reps))
+	}
+	if !strings.Contains(stderr, "OnReport hook") || !strings.Contains(stderr, "hook bug") {
+		t.Errorf("the hook's panic is not logged:\n%s", stderr)
+	}
+}
+
+func TestStartFailureIsNotAnError(t *testing.T) {
+	cfg := config.Default()
+	cfg.Spool.Dir = t.TempDir()
+	stderr, _ := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	defer stderr.Close()
+	code, err := watch.Run(watch.Options{Config: cfg, Path: "/nonexistent/cmd", Stderr: stderr})
+	if code != 127 || err != nil {
+		t.Errorf("Run = %d, %v; want 127 and no error", code, err)
+	}
+}
+
+func TestBadSignalListIsAnError(t *testing.T) {
+	cfg := config.Default()
+	cfg.Spool.Dir = t.TempDir()
+	cfg.Process.ForwardSignals = []string{"SIGNOPE"}
+	if code, err := watch.Run(watch.Options{Config: cfg, Path: "/bin/true"}); err == nil || code != watch.ExitFailure {
+		t.Errorf("Run = %d, %v", code, err)
+	}
+}
+
+func TestExit(t *testing.T) {
+	e := watch.Exit(137, syscall.SIGKILL, false, 1500*time.Millisecond)
+	if e.Code != 137 || e.Signal == nil || *e.Signal != "SIGKILL" || e.SignalNumber != 9 || e.UptimeMS != 1500 {
+		t.Errorf("%+v", e)
+	}
+	if e := watch.Exit(3, 0, false, 0); e.Signal != nil || e.SignalNumber != 0 {
+		t.Errorf("%+v", e)
+	}
+}
+
+func TestDumpDetectorKeepsTheHead(t *testing.T) {
+	d := watch.DumpDetector()
+	for _, tt := range []struct {
+		line string
+		want bool
+	}{
+		{"log line", false},
+		{"panic: boom", true},
+		{"goroutine 5 [running]:", false}, // after a cut, only a new header starts a capture
+		{"fatal error: again", true},
+	} {
+		if got := d([]byte(tt.line)); got != tt.want {
+			t.Errorf("%q: %v, want %v", tt.line, got, tt.want)
+		}
+	}
+}
