@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mitchellh/panicwrap"
 
 	"go.uber.org/goleak"
 
@@ -44,12 +47,89 @@ var helpers = map[string]func() int{
 		fmt.Println("program")
 		return 7
 	},
+	// panicwrap-* run the same crashes under panicwrap.Wrap itself, for the
+	// comparison; selfwrap-* under selfwrap's re-exec mode. The watcher
+	// prints the status it got and what its handler saw.
+	"panicwrap-sigkill":    func() int { return underPanicwrap(killSelf) },
+	"selfwrap-sigkill":     func() int { return underSelfwrap(killSelf) },
+	"panicwrap-fatalerror": func() int { return underPanicwrap(concurrentMapWrites) },
+	"selfwrap-fatalerror":  func() int { return underSelfwrap(concurrentMapWrites) },
 	// bad-config cannot be wrapped: it runs unwrapped.
 	"bad-config": func() int {
 		selfwrap.Main(selfwrap.Options{ConfigFile: "/nonexistent/prodwrap.toml"})
 		fmt.Println("running")
 		return 0
 	},
+}
+
+func killSelf() {
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	time.Sleep(time.Second)
+}
+
+func concurrentMapWrites() {
+	m := map[int]int{}
+	for w := range 4 {
+		go func() {
+			for i := 0; ; i++ {
+				m[i%8] = w
+			}
+		}()
+	}
+	time.Sleep(10 * time.Second)
+}
+
+func underPanicwrap(crash func()) int {
+	handled := false
+	status, err := panicwrap.BasicWrap(func(string) { handled = true })
+	if err != nil {
+		return 1
+	}
+	if status < 0 && !panicwrap.Wrapped(nil) {
+		// panicwrap returns -1 both in the child and for a child a signal
+		// killed; Wrapped tells them apart.
+		fmt.Printf("status=%d handler=%v\n", status, handled)
+		return 0
+	}
+	if status >= 0 {
+		fmt.Printf("status=%d handler=%v\n", status, handled)
+		return 0
+	}
+	crash()
+	return 0
+}
+
+func underSelfwrap(crash func()) int {
+	var kind string
+	role, status, err := selfwrap.Wrap(selfwrap.Options{OnReport: func(r *parse.Report) { kind = string(r.Crash.Kind) }})
+	if err != nil {
+		return 1
+	}
+	if role == selfwrap.Watcher {
+		fmt.Printf("status=%d report=%s\n", status, kind)
+		return 0
+	}
+	crash()
+	return 0
+}
+
+// TestSelfwrapFixesWhatPanicwrapGetsWrong runs the same crashes under
+// panicwrap.Wrap and under selfwrap's re-exec mode: panicwrap returns -1
+// for a child killed by SIGKILL and does not see a concurrent map write as
+// a crash (its handler is not called); selfwrap returns 137 and reports
+// kind killed, and returns 2 and reports kind fatal_error.
+func TestSelfwrapFixesWhatPanicwrapGetsWrong(t *testing.T) {
+	for _, tt := range []struct{ helper, want string }{
+		{"panicwrap-sigkill", "status=-1 handler=false\n"},
+		{"selfwrap-sigkill", "status=137 report=killed\n"},
+		{"panicwrap-fatalerror", "status=2 handler=false\n"},
+		{"selfwrap-fatalerror", "status=2 report=fatal_error\n"},
+	} {
+		out, stderr, status, _, _ := helper(t, tt.helper)
+		if status != 0 || out != tt.want {
+			t.Errorf("%s: status %d, stdout %q, want %q\n%s", tt.helper, status, out, tt.want, stderr)
+		}
+	}
 }
 
 func TestMain(m *testing.M) {
