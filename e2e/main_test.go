@@ -30,6 +30,7 @@ import (
 // through testscript.Main, which copies the test binary under each command's
 // name into a directory it puts first on PATH, for scripts and Go tests alike).
 func TestMain(m *testing.M) {
+	zoo.RedirectCoverage()
 	testscript.Main(m, map[string]func(){
 		"exitwith":    func() { os.Exit(helperExit()) },
 		"echosignals": func() { os.Exit(testhelper.EchoSignals()) },
@@ -96,6 +97,7 @@ func prodwrapBin(t testing.TB) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
+		args = append(args, zoo.CoverFlags()...)
 		args = append(args, "github.com/prodwrap/prodwrap/cmd/prodwrap")
 		out, err := exec.Command(goTool(), args...).CombinedOutput()
 		if err != nil {

@@ -194,13 +194,13 @@ func TestHeadBufferKeepsTheHead(t *testing.T) {
 }
 
 func TestMonitorEnvironIsMinimal(t *testing.T) {
-	env := []string{"HOME=/home/api", "DATABASE_URL=postgres://secret", "PRODWRAP_SENTRY_DSN=https://k@s/1", "PATH=/bin", monitorEnv + "=stale", "API_KEY=x"}
+	env := []string{"HOME=/home/api", "DATABASE_URL=postgres://secret", "PRODWRAP_SENTRY_DSN=https://k@s/1", "PATH=/bin", monitorEnv + "=stale", "API_KEY=x", "GOCOVERDIR=/tmp/cov"}
 	spec := monitorSpec{PID: 42, Started: time.Unix(1, 0), Path: "/srv/api", Args: []string{"--port", "80"}, PidFD: 3, ProcDir: 4}
 	got, err := monitorEnviron(env, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"HOME=/home/api", "PRODWRAP_SENTRY_DSN=https://k@s/1", "PATH=/bin"}
+	want := []string{"HOME=/home/api", "PRODWRAP_SENTRY_DSN=https://k@s/1", "PATH=/bin", "GOCOVERDIR=/tmp/cov"}
 	if strings.Join(got[1:], " ") != strings.Join(want, " ") {
 		t.Errorf("environment %q, want the marker then %q", got, want)
 	}

@@ -25,10 +25,12 @@ import (
 const exitWait = 5 * time.Second
 
 // monitorPassEnv are the variables the monitor keeps of the program's
-// environment: what configuration, the spool, TLS and proxies read. The
-// program's own (database URLs, API keys) stay out of it.
+// environment: what configuration, the spool, TLS and proxies read, and
+// GOCOVERDIR (a program built with -cover whose monitor lacked it would
+// print a warning into the program's stderr). The program's own (database
+// URLs, API keys) stay out of it.
 var monitorPassEnv = []string{
-	"HOME", "USER", "PATH", "TMPDIR", "TZ", "LANG",
+	"HOME", "USER", "PATH", "TMPDIR", "TZ", "LANG", "GOCOVERDIR",
 	"XDG_STATE_HOME", "STATE_DIRECTORY", "CREDENTIALS_DIRECTORY",
 	"SENTRY_DSN", "SSL_CERT_FILE", "SSL_CERT_DIR",
 	"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy",

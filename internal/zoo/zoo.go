@@ -163,6 +163,7 @@ func Build(t testing.TB, flavor string) string {
 		args = append(args, "-tags", "zoocgo")
 	case SelfWrap:
 		args = append(args, "-tags", "zooselfwrap")
+		args = append(args, CoverFlags()...) // its watcher and monitor are prodwrap's code
 	}
 	args = append(args, "github.com/prodwrap/prodwrap/internal/zoo/crasher")
 	cmd := exec.Command(GoTool(), args...)
@@ -267,6 +268,31 @@ func MarkerLine(t testing.TB, name string) (file string, line int) {
 
 // String describes the mode for test names.
 func (m Mode) String() string { return fmt.Sprintf("%s %v", m.Name, m.Args) }
+
+// CoverDirEnv names the directory where the binaries the end-to-end tests
+// build of prodwrap's code (the prodwrap command, the self-wrapping
+// crasher) write their coverage, for scripts/test to merge into the total.
+// It is not GOCOVERDIR because go test points that at a directory of its
+// own for each test binary.
+const CoverDirEnv = "PRODWRAP_COVERDIR"
+
+// CoverFlags are the go build flags that make such a binary count its
+// coverage when CoverDirEnv is set; without it, none.
+func CoverFlags() []string {
+	if os.Getenv(CoverDirEnv) == "" {
+		return nil
+	}
+	return []string{"-cover", "-covermode=atomic", "-coverpkg=github.com/prodwrap/prodwrap/..."}
+}
+
+// RedirectCoverage points GOCOVERDIR at CoverDirEnv's directory, when set,
+// for the processes a test binary starts from then on; a TestMain calls it
+// first.
+func RedirectCoverage() {
+	if d := os.Getenv(CoverDirEnv); d != "" {
+		os.Setenv("GOCOVERDIR", d)
+	}
+}
 
 // GoTool returns the go command that runs the tests: $GOROOT/bin/go of the
 // toolchain when go env says it, else "go" from PATH.
