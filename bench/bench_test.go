@@ -134,12 +134,14 @@ func BenchmarkStderr1GiB(b *testing.B) {
 // BenchmarkStartup: a trivial child (/bin/true), direct and under
 // prodwrap. Target: under 2 ms added. Beside them, in the same loop, the
 // floor any Go supervisor pays (testdata/gowrap: os/exec alone, then with
-// the forwarded signals registered), so that the figure can be read
-// against what Go itself costs.
+// the forwarded signals registered) and supervise alone
+// (testdata/supervised), so that the figure can be read against what Go
+// itself costs.
 func BenchmarkStartup(b *testing.B) {
-	var direct, wrapped, floor, floorSignals time.Duration
+	var direct, wrapped, floor, floorSignals, floorSupervise time.Duration
 	dir := b.TempDir()
-	gowrap := buildGowrap(b)
+	gowrap := buildFloor(b, "gowrap")
+	supervised := buildFloor(b, "supervised")
 	const rounds = 100 // a start is short: many per iteration, for a stable mean
 	for i := 0; i < b.N*rounds; i++ {
 		d, _ := runTo(b, dir, false, nil, "/bin/true")
@@ -150,6 +152,8 @@ func BenchmarkStartup(b *testing.B) {
 		floor += d
 		d, _ = runTo(b, dir, false, nil, gowrap, "-signals", "/bin/true")
 		floorSignals += d
+		d, _ = runTo(b, dir, false, nil, supervised, "/bin/true")
+		floorSupervise += d
 	}
 	n := float64(b.N*rounds) * 1e6
 	b.ReportMetric(float64(direct)/n, "ms-direct")
@@ -158,15 +162,16 @@ func BenchmarkStartup(b *testing.B) {
 	b.ReportMetric(float64(wrapped-direct)/n, "ms-added")
 	b.ReportMetric(float64(floor-direct)/n, "ms-added-go-exec")
 	b.ReportMetric(float64(floorSignals-direct)/n, "ms-added-go-exec+signals")
+	b.ReportMetric(float64(floorSupervise-direct)/n, "ms-added-supervise")
 }
 
-// buildGowrap builds testdata/gowrap the way prodwrapBin builds prodwrap.
-func buildGowrap(b *testing.B) string {
-	bin := filepath.Join(b.TempDir(), "gowrap")
-	cmd := exec.Command(zoo.GoTool(), "build", "-o", bin, "./testdata/gowrap")
+// buildFloor builds testdata/NAME the way prodwrapBin builds prodwrap.
+func buildFloor(b *testing.B, name string) string {
+	bin := filepath.Join(b.TempDir(), name)
+	cmd := exec.Command(zoo.GoTool(), "build", "-o", bin, "./testdata/"+name)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build gowrap: %v\n%s", err, out)
+		b.Fatalf("build %s: %v\n%s", name, err, out)
 	}
 	return bin
 }
