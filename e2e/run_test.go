@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/prodwrap/prodwrap/internal/testhelper"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 	"github.com/prodwrap/prodwrap/parse"
 )
@@ -34,20 +34,7 @@ type run struct {
 // reports returns the reports the file sink wrote.
 func (r run) reports(t *testing.T) []*parse.Report {
 	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(r.spool, "reports", "*.json"))
-	var out []*parse.Report
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rep parse.Report
-		if err := json.Unmarshal(b, &rep); err != nil {
-			t.Fatalf("%s: %v", n, err)
-		}
-		out = append(out, &rep)
-	}
-	return out
+	return testhelper.Reports(t, filepath.Join(r.spool, "reports"))
 }
 
 // prodwrap runs the real binary with args, a fresh spool and the given

@@ -1,7 +1,6 @@
 package selfwrap_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -174,7 +173,7 @@ func TestWrapReturnsTheProgramsStatusToTheWatcher(t *testing.T) {
 	if status != 0 || out != "program\nwatcher: the program exited 7\n" {
 		t.Errorf("status %d, stdout %q\n%s", status, out, stderr)
 	}
-	reports := waitReports(spool, 1)
+	reports := waitReports(t, spool, 1)
 	if len(reports) != 1 || reports[0].Crash.Kind != parse.KindExit || reports[0].Exit.Code != 7 || reports[0].Wrap != "reexec" {
 		t.Errorf("reports %+v", reports)
 	}
@@ -185,7 +184,7 @@ func TestMonitorReportsAndKeepsThePID(t *testing.T) {
 	if status != 2 {
 		t.Errorf("status %d, want 2", status)
 	}
-	reports := waitReports(spool, 1)
+	reports := waitReports(t, spool, 1)
 	if len(reports) != 1 {
 		t.Fatalf("%d reports", len(reports))
 	}
@@ -203,20 +202,13 @@ func TestAProgramThatCannotBeWrappedRunsUnwrapped(t *testing.T) {
 }
 
 // waitReports waits up to 15 s for n reports in the spool's file sink.
-func waitReports(spool string, n int) []*parse.Report {
+func waitReports(t *testing.T, spool string, n int) []*parse.Report {
+	t.Helper()
+	dir := filepath.Join(spool, "reports")
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		names, _ := filepath.Glob(filepath.Join(spool, "reports", "*.json"))
-		if len(names) >= n || time.Now().After(deadline) {
-			var out []*parse.Report
-			for _, name := range names {
-				b, _ := os.ReadFile(name)
-				var r parse.Report
-				if json.Unmarshal(b, &r) == nil {
-					out = append(out, &r)
-				}
-			}
-			return out
+		if reps := testhelper.Reports(t, dir); len(reps) >= n || time.Now().After(deadline) {
+			return reps
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,7 +1,6 @@
 package watch_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/internal/testhelper"
 	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/parse"
 )
@@ -38,16 +38,7 @@ func runShell(t *testing.T, script string, onReport func(*parse.Report)) (int, s
 		t.Fatal(err)
 	}
 	out, _ := os.ReadFile(stderr.Name())
-	names, _ := filepath.Glob(filepath.Join(cfg.Spool.Dir, "reports", "*.json"))
-	var reps []*parse.Report
-	for _, n := range names {
-		b, _ := os.ReadFile(n)
-		var r parse.Report
-		if err := json.Unmarshal(b, &r); err != nil {
-			t.Fatal(err)
-		}
-		reps = append(reps, &r)
-	}
+	reps := testhelper.Reports(t, filepath.Join(cfg.Spool.Dir, "reports"))
 	return code, string(out), reps
 }
 
