@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 
 	"github.com/prodwrap/prodwrap/internal/testhelper"
 
@@ -187,7 +188,10 @@ func helperSupervisor(args []string) int {
 		res.Dump.Close()
 	}
 	if f := os.NewFile(3, "report"); f != nil {
-		fmt.Fprintf(f, "vmhwm %d\ntruncated %v\n", vmHWM(), res.OutputTruncated)
+		fmt.Fprintf(f, "vmhwm %d\ntruncated %v\nforwarded %v\n", vmHWM(), res.OutputTruncated, res.Forwarded)
+		if pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil {
+			fmt.Fprintf(f, "foreground-is-mine %v\n", pgrp == unix.Getpgrp())
+		}
 	}
 	return res.ExitCode
 }
