@@ -72,6 +72,7 @@ var modes = map[string]func(args []string){
 	"write-stderr":          writeStderr,
 	"echo-signals":          func([]string) { os.Exit(testhelper.EchoSignals()) },
 	"fdinfo":                func([]string) { os.Exit(testhelper.FDInfo()) },
+	"grow":                  grow,
 }
 
 // wrap, when set (the zooselfwrap build), runs first in main: the crasher
@@ -425,6 +426,23 @@ func midLine([]string) {
 
 // writeStderr writes args[0] bytes to stderr in writes of args[1] bytes
 // (default 4096), for throughput benchmarks.
+// grow makes itself the OOM killer's first choice and allocates and
+// touches memory, a MiB at a time up to 8 GiB, until a memory limit has it
+// killed (run it only in a cgroup with a limit); it exits 5 if none did.
+func grow([]string) {
+	_ = os.WriteFile("/proc/self/oom_score_adj", []byte("1000"), 0)
+	var keep [][]byte
+	for range 8 << 10 {
+		b := make([]byte, 1<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		keep = append(keep, b)
+	}
+	fmt.Fprintln(os.Stderr, "grew", len(keep), "MiB and was not killed")
+	os.Exit(5)
+}
+
 func writeStderr(args []string) {
 	n, _ := strconv.Atoi(args[0])
 	bs := 4096
