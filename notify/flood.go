@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -132,11 +133,42 @@ func (f *Flood) admit(ctx context.Context, r *parse.Report, s summarizer) (bool,
 		return true, err // without state, post: a repeat beats a loss
 	}
 	if due != nil {
-		if err := s.postSummary(ctx, due.Sample.Service, due.Sample.Host.Hostname, due.Suppressed+1, f.window(), &due.Sample); err != nil {
+		if err := f.post(ctx, s, []*floodEntry{due}); err != nil {
 			return post, err
 		}
 	}
 	return post, nil
+}
+
+// post posts the summaries; one whose post failed for a reason a retry
+// may fix is kept in the state, already due, for the next flush (at the
+// next start of prodwrap or `prodwrap flush`), so that a receiver that is
+// down when a window closes does not lose the count.
+func (f *Flood) post(ctx context.Context, s summarizer, due []*floodEntry) error {
+	var errs, retry []error
+	var keep []*floodEntry
+	for _, e := range due {
+		err := s.postSummary(ctx, e.Sample.Service, e.Sample.Host.Hostname, e.Suppressed+1, f.window(), &e.Sample)
+		switch {
+		case err == nil:
+		case IsPermanent(err):
+			errs = append(errs, err)
+		default:
+			retry = append(retry, err)
+			keep = append(keep, e)
+		}
+	}
+	if len(keep) > 0 {
+		if err := f.update(func(st floodState) error {
+			for _, e := range keep {
+				st["retry/"+floodKey(&e.Sample)+"/"+strconv.FormatInt(e.First.UnixNano(), 10)] = e
+			}
+			return nil
+		}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(append(errs, retry...)...)
 }
 
 // flushSummaries posts the summaries of every window that has passed.
@@ -157,11 +189,5 @@ func (f *Flood) flushSummaries(ctx context.Context, s summarizer) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, e := range due {
-		if err := s.postSummary(ctx, e.Sample.Service, e.Sample.Host.Hostname, e.Suppressed+1, f.window(), &e.Sample); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return f.post(ctx, s, due)
 }

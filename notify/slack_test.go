@@ -108,6 +108,50 @@ func TestSlackErrors(t *testing.T) {
 	}
 }
 
+// TestFloodSummaryOutlivesAFailedPost: a summary whose post fails when the
+// window closes (Slack answers 500) is kept and posted by the next flush;
+// one Slack refuses for good (403) is dropped, not retried forever.
+func TestFloodSummaryOutlivesAFailedPost(t *testing.T) {
+	for _, tt := range []struct {
+		status    int
+		summaries int
+	}{
+		{http.StatusInternalServerError, 1},
+		{http.StatusForbidden, 0},
+	} {
+		dir := t.TempDir()
+		window := 200 * time.Millisecond
+		flood := &notify.Flood{Dir: dir, Window: window}
+		loop := testreceiver.StartSlack(t, nil)
+		sl, _ := notify.NewSlack(notify.SlackOptions{WebhookURL: loop.WebhookURL(), Flood: flood})
+		for range 3 {
+			if err := sl.Notify(context.Background(), crashReport()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := len(loop.WebhookMessages()); n != 1 {
+			t.Fatalf("%d messages in the crash loop, want 1", n)
+		}
+		time.Sleep(window + 50*time.Millisecond)
+		// The window closed while Slack fails with tt.status once.
+		later := testreceiver.StartSlack(t, nil, tt.status)
+		sl2, _ := notify.NewSlack(notify.SlackOptions{WebhookURL: later.WebhookURL(), Flood: flood})
+		if err := sl2.FlushSummaries(context.Background()); err == nil {
+			t.Fatalf("HTTP %d: the failed summary post was not said", tt.status)
+		}
+		if err := sl2.FlushSummaries(context.Background()); err != nil {
+			t.Fatalf("HTTP %d: second flush: %v", tt.status, err)
+		}
+		msgs := later.WebhookMessages()
+		if len(msgs) != tt.summaries || (tt.summaries == 1 && !strings.Contains(msgs[0].Text, "crashed 3 times")) {
+			t.Errorf("HTTP %d then 200: %d summaries %v, want %d", tt.status, len(msgs), msgs, tt.summaries)
+		}
+		if err := sl2.FlushSummaries(context.Background()); err != nil || len(later.WebhookMessages()) != tt.summaries {
+			t.Errorf("HTTP %d: a third flush posted again (%v)", tt.status, err)
+		}
+	}
+}
+
 // TestCrashLoopFloodControl: 50 identical crashes give one Slack message
 // and one summary, and 50 Sentry events.
 func TestCrashLoopFloodControl(t *testing.T) {
