@@ -75,7 +75,10 @@ type Options struct {
 // the caller exits ExitFailure.
 func Run(o Options) (int, error) {
 	cfg := o.Config
-	stdin, stdout, stderr := orFile(o.Stdin, os.Stdin), orFile(o.Stdout, os.Stdout), orFile(o.Stderr, os.Stderr)
+	stderr := o.Stderr // stdin and stdout go to supervise as they are; nil means os's
+	if stderr == nil {
+		stderr = os.Stderr
+	}
 	signals, err := forwardSignals(cfg)
 	if err != nil {
 		return ExitFailure, err
@@ -119,7 +122,7 @@ func Run(o Options) (int, error) {
 	}()
 
 	w := &watcher{
-		o: o, cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr,
+		o: o, cfg: cfg, stderr: stderr,
 		gate: gate, logger: logger, deliv: deliv, signals: signals, metrics: m,
 	}
 	// The build information is read once, when the first report needs it:
@@ -148,15 +151,15 @@ func Run(o Options) (int, error) {
 // watcher runs the child, once or again under a restart policy, and
 // reports each abnormal end.
 type watcher struct {
-	o                     Options
-	cfg                   *config.Config
-	stdin, stdout, stderr *os.File
-	gate                  *supervise.LineGate
-	logger                *slog.Logger
-	deliv                 *Delivery
-	signals               []os.Signal
-	build                 func() parse.Build
-	metrics               *metrics.Metrics // nil when off
+	o       Options
+	cfg     *config.Config
+	stderr  *os.File
+	gate    *supervise.LineGate
+	logger  *slog.Logger
+	deliv   *Delivery
+	signals []os.Signal
+	build   func() parse.Build
+	metrics *metrics.Metrics // nil when off
 	// stopRequested is set when a terminating signal reached prodwrap
 	// during a run: it was forwarded, and the child is not restarted.
 	stopRequested bool
@@ -172,8 +175,8 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 		Argv0:        w.o.Argv0,
 		Args:         w.o.Args,
 		Env:          append(cfg.ChildEnv(w.o.Env), w.o.ExtraEnv...),
-		Stdin:        w.stdin,
-		Stdout:       w.stdout,
+		Stdin:        w.o.Stdin,
+		Stdout:       w.o.Stdout,
 		Stderr:       gate.Child(),
 		Signals:      w.signals,
 		ProcessGroup: cfg.Process.ProcessGroup,
@@ -392,13 +395,6 @@ func dumpSize(res *supervise.Result) int64 {
 		return 0
 	}
 	return res.Dump.Size()
-}
-
-func orFile(f, def *os.File) *os.File {
-	if f == nil {
-		return def
-	}
-	return f
 }
 
 // DumpDetector tells supervise where the dump starts: at the first line
