@@ -20,6 +20,7 @@ import (
 	"github.com/prodwrap/prodwrap/internal/testreceiver"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/supervise"
 )
 
 // The library mode's end-to-end tests run the crash zoo's selfwrap build:
@@ -93,8 +94,9 @@ func waitStatus(t testing.TB, err error) int {
 	t.Helper()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
+			code, _ := supervise.Status(ws)
+			return code
 		}
 	}
 	return exitCode(t, err)

@@ -53,25 +53,6 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
-func TestDecodeStatus(t *testing.T) {
-	tests := []struct {
-		ws   syscall.WaitStatus
-		code int
-		sig  syscall.Signal
-	}{
-		{0, 0, 0},
-		{3 << 8, 3, 0},
-		{255 << 8, 255, 0},
-		{syscall.WaitStatus(syscall.SIGKILL), 137, syscall.SIGKILL},
-		{syscall.WaitStatus(syscall.SIGABRT) | 0x80, 134, syscall.SIGABRT},
-	}
-	for _, tt := range tests {
-		if code, sig := decodeStatus(tt.ws); code != tt.code || sig != tt.sig {
-			t.Errorf("decodeStatus(%#x) = %d, %v; want %d, %v", tt.ws, code, sig, tt.code, tt.sig)
-		}
-	}
-}
-
 // TestExitStatusOfARealProcess reads a real child's status both ways the
 // monitor can: /proc/PID/stat while it is a zombie, the pidfd once reaped.
 func TestExitStatusOfARealProcess(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
+	"github.com/prodwrap/prodwrap/supervise"
 )
 
 // exitWait bounds how long the monitor waits, after the crash output ended,
@@ -66,11 +68,8 @@ func monitorEnviron(env []string, spec monitorSpec) ([]string, error) {
 			out = append(out, kv)
 			continue
 		}
-		for _, p := range monitorPassEnv {
-			if k == p {
-				out = append(out, kv)
-				break
-			}
+		if slices.Contains(monitorPassEnv, k) {
+			out = append(out, kv)
 		}
 	}
 	return out, nil
@@ -179,7 +178,7 @@ func runMonitor(o Options, spec string) int {
 	exit := watch.Exit(2, 0, false, ended.Sub(sp.Started)) // a Go crash exits 2
 	switch {
 	case known:
-		code, sig := decodeStatus(status)
+		code, sig := supervise.Status(status)
 		exit = watch.Exit(code, sig, status.CoreDump(), ended.Sub(sp.Started))
 	case out.n == 0:
 		logger.Debug("the program ended with no crash output and an unknown status")
@@ -284,15 +283,6 @@ func lastFatalLine(buf, next []byte) []byte {
 			return buf[i : i+j+1]
 		}
 	}
-}
-
-// decodeStatus turns a wait status into prodwrap's exit code (128+N for
-// signal N) and the signal.
-func decodeStatus(ws syscall.WaitStatus) (int, syscall.Signal) {
-	if ws.Signaled() {
-		return 128 + int(ws.Signal()), ws.Signal()
-	}
-	return ws.ExitStatus(), 0
 }
 
 // headBuffer keeps the first max bytes written to it and counts them all.

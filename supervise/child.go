@@ -171,6 +171,15 @@ func ExitCode(err error) int {
 	return 125
 }
 
+// Status maps a wait status to the status prodwrap returns — the exit code,
+// or 128+N when signal N ended the process — and that signal (0 for none).
+func Status(ws syscall.WaitStatus) (code int, sig syscall.Signal) {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), ws.Signal()
+	}
+	return ws.ExitStatus(), 0
+}
+
 // ErrStarted is returned by Start when the Child was already started.
 var ErrStarted = errors.New("supervise: child already started")
 
@@ -466,9 +475,8 @@ loop:
 		OutputTruncated: truncated,
 		Forwarded:       c.forwarded,
 	}
-	if ws, ok := wr.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		res.Signal = ws.Signal()
-		res.ExitCode = 128 + int(ws.Signal())
+	if ws, ok := wr.state.Sys().(syscall.WaitStatus); ok {
+		res.ExitCode, res.Signal = Status(ws)
 		res.CoreDumped = ws.CoreDump()
 	} else {
 		res.ExitCode = wr.state.ExitCode()

@@ -453,3 +453,22 @@ func TestCaptureBugDoesNotStopPassthrough(t *testing.T) {
 		t.Errorf("the bug was not logged with its stack and counted once (%d):\n%s", panics, log.String())
 	}
 }
+
+func TestStatus(t *testing.T) {
+	tests := []struct {
+		ws   syscall.WaitStatus
+		code int
+		sig  syscall.Signal
+	}{
+		{0, 0, 0},
+		{3 << 8, 3, 0},
+		{255 << 8, 255, 0},
+		{syscall.WaitStatus(syscall.SIGKILL), 137, syscall.SIGKILL},
+		{syscall.WaitStatus(syscall.SIGABRT) | 0x80, 134, syscall.SIGABRT}, // dumped core
+	}
+	for _, tt := range tests {
+		if code, sig := supervise.Status(tt.ws); code != tt.code || sig != tt.sig {
+			t.Errorf("Status(%#x) = %d, %v; want %d, %v", tt.ws, code, sig, tt.code, tt.sig)
+		}
+	}
+}

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prodwrap/prodwrap/supervise"
 )
 
 // Mode is one way to crash and what it must produce.
@@ -218,10 +220,9 @@ func RunBinary(t testing.TB, bin string, m Mode) Result {
 	switch {
 	case err == nil:
 	case errors.As(err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.ExitCode = 128 + int(ws.Signal())
-		} else {
-			res.ExitCode = ee.ExitCode()
+		res.ExitCode = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
+			res.ExitCode, _ = supervise.Status(ws)
 		}
 	default:
 		t.Fatalf("run crasher %s: %v", m.Name, err)
