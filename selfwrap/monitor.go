@@ -3,7 +3,6 @@ package selfwrap
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -159,13 +158,7 @@ func runMonitor(o Options, spec string) int {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		return 1
 	}
-	// Reports left by earlier runs go out while the program runs.
-	flushed := make(chan struct{})
-	go func() {
-		defer close(flushed)
-		defer watch.RecoverLogged(logger, nil, "background flush")
-		deliv.Flush(context.Background())
-	}()
+	flushed := deliv.FlushInBackground(nil) // earlier runs' reports, while the program runs
 
 	exe, _ := os.Executable()
 	build, _ := report.ReadBuild(exe)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/metrics"
 	"github.com/prodwrap/prodwrap/notify"
 	"github.com/prodwrap/prodwrap/parse"
 )
@@ -143,6 +144,20 @@ func (d *Delivery) Flush(ctx context.Context) *notify.FlushResult {
 		d.log.Error("unreadable spool entry", "err", e)
 	}
 	return res
+}
+
+// FlushInBackground delivers what earlier runs left in the spool while
+// the child runs (it does not wait for it), then sets the spool gauge of m
+// (which may be nil). The channel is closed when it is done.
+func (d *Delivery) FlushInBackground(m *metrics.Metrics) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer RecoverLogged(d.log, m, "background flush")
+		d.Flush(context.Background())
+		m.SetSpool(d.Pending())
+	}()
+	return done
 }
 
 // Pending counts the reports waiting in the spool.

@@ -111,15 +111,7 @@ func Run(o Options) (int, error) {
 		logger.Debug("serving metrics", "addr", addr.String())
 	}
 
-	// What is left in the spool from earlier runs goes out in the
-	// background; the child does not wait for it.
-	flushed := make(chan struct{})
-	go func() {
-		defer close(flushed)
-		defer RecoverLogged(logger, m, "background flush")
-		deliv.Flush(context.Background())
-		m.SetSpool(deliv.Pending())
-	}()
+	flushed := deliv.FlushInBackground(m)
 
 	w := &watcher{
 		o: o, cfg: cfg, stderr: stderr,
