@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prodwrap/prodwrap/internal/testhelper"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 )
 
@@ -77,19 +78,6 @@ func TestDockerfileBuildCommands(t *testing.T) {
 	cmd.Stderr = &stderr
 	if code := exitCode(t, cmd.Run()); code != 2 || !strings.Contains(stderr.String(), "prodwrap: report ") {
 		t.Errorf("static build: exit %d\n%s", code, stderr.String())
-	}
-}
-
-// waitReports waits until dir holds at least n report files.
-func waitReports(t *testing.T, dir string, n int, timeout time.Duration) []string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		names, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-		if len(names) >= n || time.Now().After(deadline) {
-			return names
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -193,7 +181,7 @@ func superviseCrashes(t *testing.T, spool, starts string, stop func(), argv ...s
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	reports := waitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
+	reports := testhelper.WaitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
 	if stop != nil {
 		stop()
 	}

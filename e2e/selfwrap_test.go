@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prodwrap/prodwrap/internal/testhelper"
 	"github.com/prodwrap/prodwrap/internal/testreceiver"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 	"github.com/prodwrap/prodwrap/parse"
@@ -63,7 +64,7 @@ func finish(t *testing.T, cmd *exec.Cmd, spool string, stderr *os.File, reports 
 	t.Helper()
 	err := cmd.Wait()
 	r := selfwrapRun{status: waitStatus(t, err), pid: cmd.Process.Pid, spool: spool}
-	waitReports(t, filepath.Join(spool, "reports"), reports, 15*time.Second)
+	testhelper.WaitReports(t, filepath.Join(spool, "reports"), reports, 15*time.Second)
 	// The summary follows the report file; give the monitor a moment.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -376,9 +377,8 @@ func TestSelfwrapExamples(t *testing.T) {
 			cmd := command(t, filepath.Join(bin, "selfwrap-"+tt.wrap))
 			cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+spool)
 			err := cmd.Run()
-			names := waitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
-			reps := run{spool: spool}.reports(t)
-			if code := waitStatus(t, err); code != 2 || len(names) != 1 || len(reps) != 1 {
+			reps := testhelper.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
+			if code := waitStatus(t, err); code != 2 || len(reps) != 1 {
 				t.Fatalf("status %d, %d reports", code, len(reps))
 			}
 			if r := reps[0]; r.Wrap != tt.wrap || string(r.Crash.Kind) != tt.kind || r.Crash.Culprit == nil || r.Crash.Culprit.Function != tt.culprit {

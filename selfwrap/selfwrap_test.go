@@ -173,7 +173,7 @@ func TestWrapReturnsTheProgramsStatusToTheWatcher(t *testing.T) {
 	if status != 0 || out != "program\nwatcher: the program exited 7\n" {
 		t.Errorf("status %d, stdout %q\n%s", status, out, stderr)
 	}
-	reports := waitReports(t, spool, 1)
+	reports := testhelper.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
 	if len(reports) != 1 || reports[0].Crash.Kind != parse.KindExit || reports[0].Exit.Code != 7 || reports[0].Wrap != "reexec" {
 		t.Errorf("reports %+v", reports)
 	}
@@ -184,7 +184,7 @@ func TestMonitorReportsAndKeepsThePID(t *testing.T) {
 	if status != 2 {
 		t.Errorf("status %d, want 2", status)
 	}
-	reports := waitReports(t, spool, 1)
+	reports := testhelper.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
 	if len(reports) != 1 {
 		t.Fatalf("%d reports", len(reports))
 	}
@@ -198,18 +198,5 @@ func TestAProgramThatCannotBeWrappedRunsUnwrapped(t *testing.T) {
 	out, stderr, status, _, _ := helper(t, "bad-config")
 	if status != 0 || out != "running\n" || !strings.Contains(stderr, "/nonexistent/prodwrap.toml") || !strings.Contains(stderr, "running without crash reports") {
 		t.Errorf("status %d stdout %q stderr %q", status, out, stderr)
-	}
-}
-
-// waitReports waits up to 15 s for n reports in the spool's file sink.
-func waitReports(t *testing.T, spool string, n int) []*parse.Report {
-	t.Helper()
-	dir := filepath.Join(spool, "reports")
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if reps := testhelper.Reports(t, dir); len(reps) >= n || time.Now().After(deadline) {
-			return reps
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/prodwrap/prodwrap/parse"
 )
@@ -27,4 +28,17 @@ func Reports(t testing.TB, dir string) []*parse.Report {
 		out = append(out, &rep)
 	}
 	return out
+}
+
+// WaitReports waits until dir holds at least n reports, or timeout passed,
+// and returns those it holds then.
+func WaitReports(t testing.TB, dir string, n int, timeout time.Duration) []*parse.Report {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if reps := Reports(t, dir); len(reps) >= n || time.Now().After(deadline) {
+			return reps
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
