@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,13 +135,15 @@ func BenchmarkStderr1GiB(b *testing.B) {
 // BenchmarkStartup: a trivial child (/bin/true), direct and under
 // prodwrap. Target: under 2 ms added. Beside them, in the same loop, the
 // floor any Go supervisor pays (testdata/gowrap: os/exec alone, then with
-// the forwarded signals registered) and supervise alone
-// (testdata/supervised), so that the figure can be read against what Go
-// itself costs.
+// the forwarded signals registered, then with the same signals and
+// prometheus/client_golang linked, as prodwrap links it for its metrics)
+// and supervise alone (testdata/supervised), so that the figure can be
+// read against what Go and client_golang themselves cost.
 func BenchmarkStartup(b *testing.B) {
-	var direct, wrapped, floor, floorSignals, floorSupervise time.Duration
+	var direct, wrapped, floor, floorSignals, floorClientGolang, floorSupervise time.Duration
 	dir := b.TempDir()
 	gowrap := buildFloor(b, "gowrap")
+	gowrapClientGolang := buildFloor(b, "gowrap", "clientgolang")
 	supervised := buildFloor(b, "supervised")
 	const rounds = 100 // a start is short: many per iteration, for a stable mean
 	for i := 0; i < b.N*rounds; i++ {
@@ -152,6 +155,8 @@ func BenchmarkStartup(b *testing.B) {
 		floor += d
 		d, _ = runTo(b, dir, false, nil, gowrap, "-signals", "/bin/true")
 		floorSignals += d
+		d, _ = runTo(b, dir, false, nil, gowrapClientGolang, "-signals", "/bin/true")
+		floorClientGolang += d
 		d, _ = runTo(b, dir, false, nil, supervised, "/bin/true")
 		floorSupervise += d
 	}
@@ -162,13 +167,15 @@ func BenchmarkStartup(b *testing.B) {
 	b.ReportMetric(float64(wrapped-direct)/n, "ms-added")
 	b.ReportMetric(float64(floor-direct)/n, "ms-added-go-exec")
 	b.ReportMetric(float64(floorSignals-direct)/n, "ms-added-go-exec+signals")
+	b.ReportMetric(float64(floorClientGolang-direct)/n, "ms-added-go-exec+signals+client_golang")
 	b.ReportMetric(float64(floorSupervise-direct)/n, "ms-added-supervise")
 }
 
-// buildFloor builds testdata/NAME the way prodwrapBin builds prodwrap.
-func buildFloor(b *testing.B, name string) string {
+// buildFloor builds testdata/NAME, with the build tags given, the way
+// prodwrapBin builds prodwrap.
+func buildFloor(b *testing.B, name string, tags ...string) string {
 	bin := filepath.Join(b.TempDir(), name)
-	cmd := exec.Command(zoo.GoTool(), "build", "-o", bin, "./testdata/"+name)
+	cmd := exec.Command(zoo.GoTool(), "build", "-tags", strings.Join(tags, ","), "-o", bin, "./testdata/"+name)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("build %s: %v\n%s", name, err, out)
