@@ -109,10 +109,11 @@ type Child struct {
 	reaper        *reaper
 	ttyFd         int // the terminal whose foreground group the child got, or -1
 	// forwarded is appended to by the loop in wait only.
-	forwarded []syscall.Signal
-	waitOnce  sync.Once
-	result    *Result
-	waitErr   error
+	forwarded   []syscall.Signal
+	waitOnce    sync.Once
+	result      *Result
+	waitErr     error
+	releaseOnce sync.Once
 }
 
 // Result describes how the child ended.
@@ -406,7 +407,7 @@ func (c *Child) finishCapture() (tail []string, dump *Dump, open bool) {
 
 // Wait forwards signals until the child exits, drains its stderr and
 // returns how it ended. Only the first call waits; later calls return the
-// same result.
+// same result. The signals stay caught after it returns; see Release.
 func (c *Child) Wait() (*Result, error) {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return nil, ErrNotStarted
@@ -438,7 +439,7 @@ loop:
 		}
 	}
 	ended := time.Now()
-	signal.Stop(c.sigs)
+	// The signals stay caught until Release; see there.
 	c.restoreTTY()
 
 	truncated := false
@@ -483,6 +484,40 @@ loop:
 	}
 	res.Tail, res.Dump, res.LastLineOpen = c.finishCapture()
 	return res, nil
+}
+
+// Release ends the catching of the forwarded signals, which Wait leaves in
+// place, and returns those that reached prodwrap after the child exited,
+// oldest first: there was no child to forward them to. From then on they
+// have their default effect on prodwrap again. Later calls return nil.
+//
+// Until Release, a signal that arrives after the child's exit is held, not
+// acted on: a SIGTERM meant for a child that just crashed must not kill
+// prodwrap before the crash is reported. A caller that exits right after
+// Wait need not call Release; it would only pay for it — os/signal
+// unregisters each signal with a round trip to the runtime's signal thread,
+// about 0.3 ms for the default twelve, which every clean exit would add.
+// Call it before any long work after Wait (delivering a report, waiting to
+// restart) and honour what it returns.
+func (c *Child) Release() []syscall.Signal {
+	var late []syscall.Signal
+	c.releaseOnce.Do(func() {
+		if c.sigs == nil {
+			return
+		}
+		signal.Stop(c.sigs)
+		for {
+			select {
+			case s := <-c.sigs:
+				if sig, ok := s.(syscall.Signal); ok {
+					late = append(late, sig)
+				}
+			default:
+				return
+			}
+		}
+	})
+	return late
 }
 
 // forward sends s to the child, or to its process group. A child that is

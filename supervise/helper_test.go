@@ -44,6 +44,7 @@ var helpers = map[string]func(args []string) int{
 	"fake-dump":        helperFakeDump,
 	"print-then-exit0": helperPrintThenExit0,
 	"argv0":            func([]string) int { fmt.Fprintln(os.Stderr, os.Args[0]); return 0 },
+	"late-signals":     helperLateSignals,
 }
 
 func TestMain(m *testing.M) {
@@ -194,6 +195,44 @@ func helperSupervisor(args []string) int {
 		}
 	}
 	return res.ExitCode
+}
+
+// helperLateSignals runs a child that exits 0, then sends itself SIGTERM
+// and SIGUSR1 — which would kill it if they were not held — and prints
+// what Release returns, then what a second Release returns. With
+// args[0] == "then-term" it sends itself SIGTERM once more after Release,
+// which must kill it.
+func helperLateSignals(args []string) int {
+	exe, _ := os.Executable()
+	c := &supervise.Child{Path: exe, Args: []string{"0"}, Env: append(os.Environ(), helperEnv+"=exit")}
+	if _, err := c.Run(); err != nil {
+		fmt.Println("run:", err)
+		return 1
+	}
+	// probe sees each signal in the same os/signal delivery that hands it
+	// to the Child; Release's own unregistering waits for that delivery to
+	// end, so the Child holds the signal once probe has it.
+	probe := make(chan os.Signal, 1)
+	signal.Notify(probe, syscall.SIGTERM, syscall.SIGUSR1)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGUSR1} {
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			fmt.Println("kill:", err)
+			return 1
+		}
+		<-probe
+	}
+	signal.Stop(probe)
+	var names []string
+	for _, sig := range c.Release() {
+		names = append(names, unix.SignalName(sig))
+	}
+	fmt.Printf("late %v\nagain %d\n", names, len(c.Release()))
+	if len(args) > 0 && args[0] == "then-term" {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		time.Sleep(10 * time.Second)
+		fmt.Println("still alive after SIGTERM")
+	}
+	return 0
 }
 
 // vmHWM returns this process's peak resident set size in kB.

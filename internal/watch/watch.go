@@ -4,8 +4,10 @@
 // (selfwrap's re-exec mode). It wires the packages that own the parts —
 // supervise (the child), parse and report (the crash), notify (the spool and
 // the sinks), metrics — and owns only the order of things: the child starts
-// first, the spool left by earlier runs is flushed beside it, a report is
-// spooled before any sink is tried, and the child's status is returned.
+// first, the spool left by earlier runs is flushed beside it, a signal that
+// arrives after the child's exit is held until its report is made (and
+// then ends the restarts), a report is spooled before any sink is tried,
+// and the child's status is returned.
 package watch
 
 import (
@@ -127,6 +129,9 @@ func Run(o Options) (int, error) {
 		var started bool
 		code, uptime, started = w.runOnce(restart)
 		if !started || w.stopRequested || !policy.again(code, restart) {
+			break // the signals need no release: prodwrap exits now
+		}
+		if w.releaseSignals(); w.stopRequested {
 			break
 		}
 		if sig := sleepOrSignal(policy.delay(uptime)); sig != 0 {
@@ -152,9 +157,40 @@ type watcher struct {
 	signals []os.Signal
 	build   func() parse.Build
 	metrics *metrics.Metrics // nil when off
+	// child is the last run's child, whose signals may still be caught.
+	child *supervise.Child
 	// stopRequested is set when a terminating signal reached prodwrap
-	// during a run: it was forwarded, and the child is not restarted.
+	// during a run (it was forwarded) or after it (it was held): the child
+	// is not restarted.
 	stopRequested bool
+}
+
+// releaseSignals ends the catching of the forwarded signals that the last
+// child's Wait left in place (see supervise.Child.Release). A terminating
+// signal that reached prodwrap after the child exited, while its report
+// was being made, was held rather than allowed to kill prodwrap with the
+// report unwritten; it is honoured now as one forwarded during the run
+// would have been: no restart follows.
+func (w *watcher) releaseSignals() {
+	if w.child == nil {
+		return
+	}
+	for _, sig := range w.child.Release() {
+		w.logger.Info("signal received after the child exited", "signal", unix.SignalName(sig))
+		if stops(sig) {
+			w.stopRequested = true
+		}
+	}
+}
+
+// stops reports whether sig asks prodwrap to stop: once it was forwarded
+// to the child or reached prodwrap after it, the child is not restarted.
+func stops(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
+		return true
+	}
+	return false
 }
 
 // runOnce runs the child once and reports it when it died abnormally. It
@@ -189,6 +225,7 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 		fmt.Fprintf(w.stderr, "prodwrap: %v\n", err)
 		return supervise.ExitCode(err), 0, false
 	}
+	w.child = child
 	w.metrics.Started(time.Now())
 	// Read after the start, off the child's path: an OOM kill within these
 	// microseconds would be missed, not misattributed.
@@ -204,8 +241,7 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 		defer res.Dump.Close()
 	}
 	for _, sig := range res.Forwarded {
-		switch sig {
-		case syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
+		if stops(sig) {
 			w.stopRequested = true
 		}
 	}
@@ -250,7 +286,10 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 		Restart:         restart,
 	})
 	w.metrics.Exited(string(rep.Crash.Kind))
-	Deliver(w.deliv, rep, w.o.OnReport, w.stderr, logger)
+	callOnReport(w.o.OnReport, rep, logger)
+	// Delivery may take long: from here a signal has its usual effect.
+	w.releaseSignals()
+	Deliver(w.deliv, rep, nil, w.stderr, logger)
 	w.metrics.SetSpool(w.deliv.Pending())
 	return res.ExitCode, res.Uptime(), true
 }
@@ -260,15 +299,19 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 // deadline and cut short by SIGTERM or SIGINT: what is not delivered stays
 // spooled for the next run or `prodwrap flush`.
 func Deliver(d *Delivery, rep *parse.Report, onReport func(*parse.Report), summary io.Writer, logger *slog.Logger) *notify.Outcome {
-	if onReport != nil {
-		func() {
-			defer RecoverLogged(logger, nil, "OnReport hook")
-			onReport(rep)
-		}()
-	}
+	callOnReport(onReport, rep, logger)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return d.Report(ctx, rep, summary)
+}
+
+// callOnReport hands rep to onReport, when set; a panic there is logged.
+func callOnReport(onReport func(*parse.Report), rep *parse.Report, logger *slog.Logger) {
+	if onReport == nil {
+		return
+	}
+	defer RecoverLogged(logger, nil, "OnReport hook")
+	onReport(rep)
 }
 
 // writeTextfile rewrites the metrics textfile, when one is configured.

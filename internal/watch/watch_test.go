@@ -2,6 +2,7 @@ package watch_test
 
 import (
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -77,6 +78,56 @@ func TestOnReportPanicStillReports(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "OnReport hook") || !strings.Contains(stderr, "hook bug") {
 		t.Errorf("the hook's panic is not logged:\n%s", stderr)
+	}
+}
+
+// A SIGTERM that reaches prodwrap after the child exited, while its report
+// is being made (here: in the OnReport hook), is held rather than killing
+// prodwrap with the report unwritten, and it ends the restarts as one
+// forwarded during the run does.
+func TestSignalAfterExitIsHeldAndEndsRestarts(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Spool.Dir = filepath.Join(dir, "spool")
+	cfg.Process.Restart = "always"
+	cfg.Process.RestartDelay = config.Duration(time.Millisecond)
+	cfg.Process.MaxRestarts = 3
+	stderr, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	hooks := 0
+	code, err := watch.Run(watch.Options{
+		Config: cfg,
+		Path:   "/bin/sh",
+		Args:   []string{"-c", "exit 3"},
+		Env:    []string{"PATH=/usr/bin:/bin"},
+		Stderr: stderr,
+		OnReport: func(*parse.Report) {
+			hooks++
+			// probe gets the SIGTERM in the same os/signal delivery as
+			// prodwrap's catcher; without the catcher, probe alone would
+			// keep the test alive, and the child would be restarted.
+			probe := make(chan os.Signal, 1)
+			signal.Notify(probe, syscall.SIGTERM)
+			defer signal.Stop(probe)
+			if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+				t.Error(err)
+			}
+			<-probe
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := os.ReadFile(stderr.Name())
+	reps := testhelper.Reports(t, filepath.Join(cfg.Spool.Dir, "reports"))
+	if code != 3 || hooks != 1 || len(reps) != 1 {
+		t.Fatalf("status %d, %d hook calls, %d reports; want 3, 1, 1 (no restart)\n%s", code, hooks, len(reps), out)
+	}
+	if !strings.Contains(string(out), "signal received after the child exited") || !strings.Contains(string(out), "SIGTERM") {
+		t.Errorf("the held signal is not logged:\n%s", out)
 	}
 }
 
