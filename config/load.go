@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -323,7 +324,7 @@ func (c *Config) decodeFile(path string) error {
 		}
 		// BurntSushi/toml reports a type mismatch as a plain error whose
 		// text is the only carrier of the line and key; take them from it.
-		if m := tomlTypeErr.FindStringSubmatch(err.Error()); m != nil {
+		if m := tomlTypeErr().FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return &Error{Source: path, Line: line, Col: keyCol(data, line), Key: m[2], Err: errors.New(m[3])}
 		}
@@ -341,7 +342,9 @@ func (c *Config) decodeFile(path string) error {
 	return nil
 }
 
-var tomlTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+var tomlTypeErr = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+})
 
 // keyCol is the column of the first non-blank byte of line (1-based).
 func keyCol(data []byte, line int) int {

@@ -3,6 +3,7 @@ package report
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/prodwrap/prodwrap/parse"
 )
@@ -10,15 +11,21 @@ import (
 // fingerprintFrames is how many in_app functions the fingerprint names.
 const fingerprintFrames = 3
 
-var normalizers = []struct {
+// normalizers are compiled when the first message is normalized, not at
+// every start of prodwrap: most runs never report.
+var normalizers = sync.OnceValue(func() []normalizer {
+	return []normalizer{
+		{regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`), "<uuid>"},
+		{regexp.MustCompile(`0x[0-9a-fA-F]+`), "<addr>"},
+		{regexp.MustCompile(`/tmp/[^\s:'"]+`), "<tmp>"},
+		{regexp.MustCompile(`\b[0-9]+(\.[0-9]+)?(ns|µs|us|ms|s|m|h)\b`), "<duration>"},
+		{regexp.MustCompile(`[0-9]+`), "<n>"},
+	}
+})
+
+type normalizer struct {
 	re   *regexp.Regexp
 	with string
-}{
-	{regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`), "<uuid>"},
-	{regexp.MustCompile(`0x[0-9a-fA-F]+`), "<addr>"},
-	{regexp.MustCompile(`/tmp/[^\s:'"]+`), "<tmp>"},
-	{regexp.MustCompile(`\b[0-9]+(\.[0-9]+)?(ns|µs|us|ms|s|m|h)\b`), "<duration>"},
-	{regexp.MustCompile(`[0-9]+`), "<n>"},
 }
 
 // NormalizeMessage replaces what differs between two occurrences of the same
@@ -28,7 +35,7 @@ func NormalizeMessage(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 && strings.HasPrefix(s, "test timed out") {
 		s = s[:i]
 	}
-	for _, n := range normalizers {
+	for _, n := range normalizers() {
 		s = n.re.ReplaceAllString(s, n.with)
 	}
 	return s
