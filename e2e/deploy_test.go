@@ -73,7 +73,8 @@ func TestDockerfileBuildCommands(t *testing.T) {
 	}
 	// The static prodwrap runs the static example and reports its crash.
 	cmd := command(t, filepath.Join(out, "prodwrap"), "--", filepath.Join(out, "api"))
-	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+t.TempDir())
+	// At debug level a failure shows what prodwrap saw of the child.
+	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+t.TempDir(), "PRODWRAP_LOG_LEVEL=debug")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if code := exitCode(t, cmd.Run()); code != 2 || !strings.Contains(stderr.String(), "prodwrap: report ") {

@@ -110,7 +110,8 @@ func (r selfwrapRun) reports(t *testing.T) []*parse.Report {
 
 // TestSelfwrapCrashesReachFileAndSentry: in both modes, a nil dereference,
 // a panic in a goroutine a third-party package started, concurrent map
-// writes and a SIGTERM'd program each give the status design.md says and a
+// writes, a deadlock (which the runtime detects only if nothing selfwrap
+// links holds its detector off) and a SIGTERM'd program each give the status design.md says and a
 // report in the file sink and in the local Sentry receiver; the monitor
 // mode keeps the program's PID, the re-exec mode runs it as a child.
 func TestSelfwrapCrashesReachFileAndSentry(t *testing.T) {
@@ -129,6 +130,7 @@ func TestSelfwrapCrashesReachFileAndSentry(t *testing.T) {
 		{"nil-deref", "panic", "runtime error: invalid memory address or nil pointer dereference", "main.(*Server).handle", 2, "panic"},
 		{"errgroup-panic", "panic", "worker failed", "main.errgroupPanic.func1", 2, "panic"},
 		{"concurrent-map-writes", "fatal_error", "concurrent map writes", "main.concurrentMapWrites.func1", 2, "fatal error"},
+		{"deadlock", "deadlock", "all goroutines are asleep - deadlock!", "main.deadlock", 2, "fatal error"},
 		{"sigterm", "killed", "killed by SIGTERM", "", 143, "killed"},
 	}
 	events := 0

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,5 +59,32 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 	}
 	if len(seen) < 100 {
 		t.Errorf("only %d distinct waits: no jitter", len(seen))
+	}
+}
+
+// A DSN is read as Sentry's SDKs read it; a bad one is refused without
+// being repeated (it holds the project's key).
+func TestParseDSN(t *testing.T) {
+	for _, tt := range []struct {
+		dsn, url, key string
+	}{
+		{"https://abc@o1.ingest.sentry.io/42", "https://o1.ingest.sentry.io/api/42/envelope/", "abc"},
+		{"http://abc:secret@127.0.0.1:8969/7", "http://127.0.0.1:8969/api/7/envelope/", "abc"},
+		{"https://abc@sentry.example.com/prefix/path/3", "https://sentry.example.com/prefix/path/api/3/envelope/", "abc"},
+		{"https://abc@[::1]:9000/5", "https://[::1]:9000/api/5/envelope/", "abc"},
+		{"https://abc@host/1/", "https://host/api/1/envelope/", "abc"},
+	} {
+		got, err := parseDSN(tt.dsn)
+		if err != nil || got.envelopeURL != tt.url || got.publicKey != tt.key {
+			t.Errorf("parseDSN(%q) = %+v, %v; want %s, key %s", tt.dsn, got, err, tt.url, tt.key)
+		}
+	}
+	for _, bad := range []string{
+		"", "not a url", "ftp://abc@host/1", "https://host/1", "https://abc@/1",
+		"https://abc@host", "https://abc@host/", "https://abc@host:99999/1",
+	} {
+		if _, err := parseDSN(bad); err == nil || (bad != "" && strings.Contains(err.Error(), bad)) {
+			t.Errorf("parseDSN(%q): %v, want a refusal that does not repeat the DSN", bad, err)
+		}
 	}
 }

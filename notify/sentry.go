@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getsentry/sentry-go"
-
 	"github.com/prodwrap/prodwrap/parse"
 )
 
@@ -32,10 +30,11 @@ type SentryOptions struct {
 
 // Sentry sends one event per report to a Sentry project, with the crash
 // output as the attachment crash.txt. It speaks the envelope protocol
-// itself, on sentry-go's types, so that every failure is returned (the
-// SDK's transports drop them) and rate limits are obeyed.
+// itself, so that every failure is returned (the SDK's transports drop
+// them) and rate limits are obeyed; sentryevent.go says why not on
+// sentry-go's types.
 type Sentry struct {
-	dsn    *sentry.Dsn
+	dsn    sentryDSN
 	opts   SentryOptions
 	client *http.Client
 }
@@ -44,9 +43,9 @@ var _ Sink = (*Sentry)(nil)
 
 // NewSentry validates the DSN and returns the sink. Errors never repeat it.
 func NewSentry(opts SentryOptions) (*Sentry, error) {
-	dsn, err := sentry.NewDsn(opts.DSN)
+	dsn, err := parseDSN(opts.DSN)
 	if err != nil {
-		return nil, errors.New("invalid Sentry DSN: want https://PUBLIC_KEY@HOST/PROJECT_ID")
+		return nil, err
 	}
 	c := opts.Client
 	if c == nil {
@@ -60,7 +59,7 @@ func (s *Sentry) Name() string { return "sentry" }
 
 // Notify sends r as an event.
 func (s *Sentry) Notify(ctx context.Context, r *parse.Report) error {
-	ev := SentryEvent(r)
+	ev := NewSentryEvent(r)
 	if s.opts.Environment != "" {
 		ev.Environment = s.opts.Environment
 	}
@@ -71,24 +70,24 @@ func (s *Sentry) Notify(ctx context.Context, r *parse.Report) error {
 	if err != nil {
 		return fmt.Errorf("sentry: %w: %w", err, ErrPermanent)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.dsn.GetAPIURL().String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.dsn.envelopeURL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("sentry: build request: %w", ErrPermanent)
 	}
 	req.Header.Set("Content-Type", "application/x-sentry-envelope")
-	req.Header.Set("X-Sentry-Auth", fmt.Sprintf("Sentry sentry_version=7, sentry_client=prodwrap/1, sentry_key=%s", s.dsn.GetPublicKey()))
+	req.Header.Set("X-Sentry-Auth", fmt.Sprintf("Sentry sentry_version=7, sentry_client=prodwrap/1, sentry_key=%s", s.dsn.publicKey))
 	err = do(s.client, req, "sentry")
 	if he, ok := errors.AsType[*HTTPError](err); ok && he.Status == http.StatusTooManyRequests && he.RetryAfter == 0 {
 		he.RetryAfter = 60 * time.Second
 	}
 	if err == nil {
-		r.SentryEventID = string(ev.EventID)
+		r.SentryEventID = ev.EventID
 	}
 	return err
 }
 
 // envelope encodes the event and the crash.txt attachment.
-func envelope(ev *sentry.Event, r *parse.Report) ([]byte, error) {
+func envelope(ev *SentryEvent, r *parse.Report) ([]byte, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
@@ -116,15 +115,16 @@ func envelope(ev *sentry.Event, r *parse.Report) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// SentryEvent maps a report to a Sentry event: level fatal, one exception
-// with the crashing goroutine's stack (oldest frame first, as Sentry wants),
-// a thread for the crashing goroutine and one per bucket, tags, contexts,
-// breadcrumbs from the log tail, and the report's fingerprint.
-func SentryEvent(r *parse.Report) *sentry.Event {
+// NewSentryEvent maps a report to a Sentry event: level fatal, one
+// exception with the crashing goroutine's stack (oldest frame first, as
+// Sentry wants), a thread for the crashing goroutine and one per bucket,
+// tags, contexts, breadcrumbs from the log tail, and the report's
+// fingerprint.
+func NewSentryEvent(r *parse.Report) *SentryEvent {
 	c := r.Crash
-	ev := sentry.NewEvent()
-	ev.EventID = sentry.EventID(strings.ReplaceAll(r.ID, "-", ""))
-	ev.Level = sentry.LevelFatal
+	ev := &SentryEvent{}
+	ev.EventID = strings.ReplaceAll(r.ID, "-", "")
+	ev.Level = SentryLevelFatal
 	ev.Platform = "go"
 	ev.Timestamp = r.Time
 	ev.ServerName = r.Host.Hostname
@@ -132,7 +132,7 @@ func SentryEvent(r *parse.Report) *sentry.Event {
 	ev.Environment = r.Environment
 	ev.Fingerprint = r.Fingerprint
 	ev.Logger = "prodwrap"
-	ev.Sdk = sentry.SdkInfo{Name: "prodwrap", Version: "1"}
+	ev.SDK = SentrySDK{Name: "prodwrap", Version: "1"}
 	ev.Tags = make(map[string]string, len(r.Tags)+6)
 	for k, v := range r.Tags { // the program's own first: prodwrap's win a clash
 		ev.Tags[k] = v
@@ -156,7 +156,7 @@ func SentryEvent(r *parse.Report) *sentry.Event {
 	if r.Restart > 0 {
 		ev.Tags["restart"] = strconv.Itoa(r.Restart)
 	}
-	ev.Contexts = map[string]sentry.Context{
+	ev.Contexts = map[string]map[string]any{
 		"os":      {"name": r.Host.OS},
 		"device":  {"arch": r.Host.Arch},
 		"runtime": {"name": "go", "version": strings.TrimPrefix(r.Build.GoVersion, "go")},
@@ -168,10 +168,10 @@ func SentryEvent(r *parse.Report) *sentry.Event {
 		ev.Modules = map[string]string{r.Build.MainModule: r.Build.Version}
 	}
 	handled := false
-	exc := sentry.Exception{
+	exc := SentryException{
 		Type:      exceptionType(c),
 		Value:     c.Message,
-		Mechanism: &sentry.Mechanism{Type: "prodwrap", Handled: &handled},
+		Mechanism: &SentryMechanism{Type: "prodwrap", Handled: &handled},
 	}
 	if c.Culprit != nil {
 		ev.Transaction = c.Culprit.Function
@@ -181,18 +181,18 @@ func SentryEvent(r *parse.Report) *sentry.Event {
 		exc.Stacktrace = st
 		exc.ThreadID = uint64(g.ID)
 		name := fmt.Sprintf("goroutine %d [%s]", g.ID, g.State)
-		ev.Threads = append(ev.Threads, sentry.Thread{ID: strconv.Itoa(g.ID), Name: name, Stacktrace: st, Crashed: c.Crashing, Current: true})
+		ev.Threads = append(ev.Threads, SentryThread{ID: strconv.Itoa(g.ID), Name: name, Stacktrace: st, Crashed: c.Crashing, Current: true})
 	}
 	for i, b := range c.Buckets {
 		id := fmt.Sprintf("bucket-%d", i)
 		if len(b.IDs) > 0 {
 			id = strconv.Itoa(b.IDs[0])
 		}
-		ev.Threads = append(ev.Threads, sentry.Thread{ID: id, Name: fmt.Sprintf("%d goroutines [%s]", b.Count, b.State), Stacktrace: stacktrace(b.Frames)})
+		ev.Threads = append(ev.Threads, SentryThread{ID: id, Name: fmt.Sprintf("%d goroutines [%s]", b.Count, b.State), Stacktrace: stacktrace(b.Frames)})
 	}
-	ev.Exception = []sentry.Exception{exc}
+	ev.Exception = []SentryException{exc}
 	for _, b := range r.Breadcrumbs {
-		bc := &sentry.Breadcrumb{Type: "default", Category: "log", Message: b.Message, Level: sentryLevel(b.Level), Data: b.Fields}
+		bc := &SentryBreadcrumb{Type: "default", Category: "log", Message: b.Message, Level: sentryLevel(b.Level), Data: b.Fields}
 		if t, err := time.Parse(time.RFC3339Nano, b.Time); err == nil {
 			bc.Timestamp = t
 		}
@@ -200,7 +200,7 @@ func SentryEvent(r *parse.Report) *sentry.Event {
 	}
 	if len(r.Breadcrumbs) == 0 {
 		for _, l := range r.LogTail {
-			ev.Breadcrumbs = append(ev.Breadcrumbs, &sentry.Breadcrumb{Type: "default", Category: "log", Message: l})
+			ev.Breadcrumbs = append(ev.Breadcrumbs, &SentryBreadcrumb{Type: "default", Category: "log", Message: l})
 		}
 	}
 	return ev
@@ -221,14 +221,14 @@ func exceptionType(c *parse.Crash) string {
 }
 
 // stacktrace converts innermost-first frames to Sentry's oldest-first.
-func stacktrace(frames []parse.Frame) *sentry.Stacktrace {
-	st := &sentry.Stacktrace{Frames: make([]sentry.Frame, 0, len(frames))}
+func stacktrace(frames []parse.Frame) *SentryStacktrace {
+	st := &SentryStacktrace{Frames: make([]SentryFrame, 0, len(frames))}
 	for _, f := range slices.Backward(frames) {
 		fn := f.Function
 		if f.Package != "" {
 			fn = strings.TrimPrefix(fn, f.Package+".")
 		}
-		st.Frames = append(st.Frames, sentry.Frame{
+		st.Frames = append(st.Frames, SentryFrame{
 			Function: fn, Module: f.Package, AbsPath: f.File, Filename: baseName(f.File),
 			Lineno: f.Line, InApp: f.InApp, Platform: "go",
 		})
@@ -243,16 +243,16 @@ func baseName(p string) string {
 	return p
 }
 
-func sentryLevel(l string) sentry.Level {
+func sentryLevel(l string) string {
 	switch strings.ToLower(l) {
 	case "debug":
-		return sentry.LevelDebug
+		return SentryLevelDebug
 	case "warn", "warning":
-		return sentry.LevelWarning
+		return SentryLevelWarning
 	case "error":
-		return sentry.LevelError
+		return SentryLevelError
 	case "fatal", "panic", "dpanic":
-		return sentry.LevelFatal
+		return SentryLevelFatal
 	}
-	return sentry.LevelInfo
+	return SentryLevelInfo
 }

@@ -71,14 +71,14 @@ func checkGolden(t *testing.T, name string, v any) {
 }
 
 func TestSentryEventGolden(t *testing.T) {
-	checkGolden(t, "sentry-event.golden.json", notify.SentryEvent(crashReport()))
+	checkGolden(t, "sentry-event.golden.json", notify.NewSentryEvent(crashReport()))
 }
 
 func TestSentryEventCarriesTheProgramsTags(t *testing.T) {
 	r := crashReport()
 	r.Wrap = "monitor"
 	r.Tags = map[string]string{"team": "payments", "kind": "not the kind"}
-	ev := notify.SentryEvent(r)
+	ev := notify.NewSentryEvent(r)
 	want := map[string]string{"team": "payments", "kind": "panic", "wrap": "monitor", "service": r.Service}
 	for k, v := range want {
 		if ev.Tags[k] != v {

@@ -169,6 +169,13 @@ func Build(t testing.TB, flavor string) string {
 	}
 	args = append(args, "github.com/prodwrap/prodwrap/internal/zoo/crasher")
 	cmd := exec.Command(GoTool(), args...)
+	if flavor == SelfWrap {
+		// Static, as services are shipped: selfwrap links net, which with
+		// cgo brings cgo's extra M, and that hides deadlocks from the
+		// runtime's detector (see the crasher's doc), which the deadlock
+		// mode must show.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build crasher: %v\n%s", err, out)
 	}
