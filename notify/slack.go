@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,8 +11,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/slack-go/slack"
 
 	"github.com/prodwrap/prodwrap/parse"
 )
@@ -39,12 +39,41 @@ type SlackOptions struct {
 	Flood *Flood
 }
 
-// Slack posts a Block Kit message per report.
+// Slack posts a Block Kit message per report, to an incoming webhook or
+// with the Web API's chat.postMessage. It speaks both itself rather than
+// through slack-go: two JSON posts and three block types did not justify
+// the SDK's package initialisation, paid at every start of every wrapped
+// service (~0.3 ms); the tests talk to slack-go's own slacktest server.
 type Slack struct {
 	opts   SlackOptions
 	client *http.Client
-	api    *slack.Client
 }
+
+// SlackBlock is a Block Kit block: a header (Text), a section (Text or
+// Fields) or a context line (Elements).
+type SlackBlock struct {
+	Type     string       `json:"type"`
+	Text     *SlackText   `json:"text,omitempty"`
+	Fields   []*SlackText `json:"fields,omitempty"`
+	Elements []*SlackText `json:"elements,omitempty"`
+}
+
+// SlackText is a Block Kit text object, plain_text or mrkdwn.
+type SlackText struct {
+	Type  string `json:"type"`
+	Text  string `json:"text"`
+	Emoji bool   `json:"emoji,omitempty"`
+}
+
+func slackPlain(s string, n int) *SlackText {
+	return &SlackText{Type: "plain_text", Text: cut(s, n), Emoji: true}
+}
+
+func slackMarkdown(s string) *SlackText {
+	return &SlackText{Type: "mrkdwn", Text: cut(s, slackMaxText)}
+}
+
+func slackSection(text *SlackText) SlackBlock { return SlackBlock{Type: "section", Text: text} }
 
 var _ Sink = (*Slack)(nil)
 
@@ -66,15 +95,7 @@ func NewSlack(opts SlackOptions) (*Slack, error) {
 	if c == nil {
 		c = &http.Client{Timeout: 10 * time.Second}
 	}
-	s := &Slack{opts: opts, client: c}
-	if hasToken {
-		o := []slack.Option{slack.OptionHTTPClient(c)}
-		if opts.APIURL != "" {
-			o = append(o, slack.OptionAPIURL(opts.APIURL))
-		}
-		s.api = slack.New(opts.Token, o...)
-	}
-	return s, nil
+	return &Slack{opts: opts, client: c}, nil
 }
 
 // Name is "slack".
@@ -109,69 +130,87 @@ func (s *Slack) postSummary(ctx context.Context, service, host string, count int
 	return s.post(ctx, text, blocks)
 }
 
-func (s *Slack) post(ctx context.Context, text string, blocks []slack.Block) error {
-	var err error
-	if s.api != nil {
-		_, _, err = s.api.PostMessageContext(ctx, s.opts.Channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-	} else {
-		err = slack.PostWebhookCustomHTTPContext(ctx, s.opts.WebhookURL, s.client, &slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}})
+// post sends a message: to the webhook, or with chat.postMessage.
+func (s *Slack) post(ctx context.Context, text string, blocks []SlackBlock) error {
+	blocksJSON, err := json.Marshal(blocks)
+	if err != nil {
+		return fmt.Errorf("slack: encode blocks: %w: %w", err, ErrPermanent)
 	}
-	return slackError(err)
+	if s.opts.Token == "" {
+		body, _ := json.Marshal(struct {
+			Text   string          `json:"text"`
+			Blocks json.RawMessage `json:"blocks"`
+		}{text, blocksJSON})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.WebhookURL, bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("slack: build request: %w", ErrPermanent)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		return do(s.client, req, "slack")
+	}
+	api := s.opts.APIURL
+	if api == "" {
+		api = "https://slack.com/api/"
+	}
+	form := url.Values{"channel": {s.opts.Channel}, "text": {text}, "blocks": {string(blocksJSON)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"chat.postMessage", strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("slack: build request: %w", ErrPermanent)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+s.opts.Token)
+	answer, err := send(s.client, req, "slack")
+	if err != nil {
+		return err
+	}
+	return slackAnswer(answer)
 }
 
-// slackError maps slack-go's errors to ours: rate limits carry their
-// Retry-After, errors that no retry fixes are permanent, and no URL or
-// token is left in the text.
-func slackError(err error) error {
-	if err == nil {
+// slackAnswer reads the Web API's answer, {"ok":false,"error":"..."} on
+// failure: errors that no retry fixes are permanent.
+func slackAnswer(body []byte) error {
+	var a struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return fmt.Errorf("slack: unreadable answer: %w", err)
+	}
+	if a.OK {
 		return nil
 	}
-	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
-		return &HTTPError{Sink: "slack", Status: http.StatusTooManyRequests, RetryAfter: rl.RetryAfter}
+	switch a.Error {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "channel_not_found",
+		"not_in_channel", "is_archived", "missing_scope", "invalid_blocks", "msg_too_long", "no_permission":
+		return fmt.Errorf("slack: %s: %w", a.Error, ErrPermanent)
 	}
-	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
-		return &HTTPError{Sink: "slack", Status: sc.Code}
-	}
-	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
-		switch se.Err {
-		case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "channel_not_found",
-			"not_in_channel", "is_archived", "missing_scope", "invalid_blocks", "msg_too_long", "no_permission":
-			return fmt.Errorf("slack: %s: %w", se.Err, ErrPermanent)
-		}
-		return fmt.Errorf("slack: %s", se.Err)
-	}
-	return scrubURLError("slack", err)
+	return fmt.Errorf("slack: %s", a.Error)
 }
 
 // SlackMessage builds the message of a report: a plain-text fallback and
 // Block Kit blocks (header, fields, culprit, the crashing goroutine's top
 // frames in a code block, a context line), within Slack's limits.
-func SlackMessage(r *parse.Report) (string, []slack.Block) {
+func SlackMessage(r *parse.Report) (string, []SlackBlock) {
 	c := r.Crash
 	title := fmt.Sprintf("%s crashed on %s", orUnknown(r.Service), orUnknown(r.Host.Hostname))
 	text := fmt.Sprintf("%s: %s: %s", title, c.Kind, firstLine(c.Message))
-	plain := func(s string, n int) *slack.TextBlockObject {
-		return slack.NewTextBlockObject(slack.PlainTextType, cut(s, n), true, false)
-	}
-	md := func(s string) *slack.TextBlockObject {
-		return slack.NewTextBlockObject(slack.MarkdownType, cut(s, slackMaxText), false, false)
-	}
+	md := slackMarkdown
 	exit := fmt.Sprintf("%d", r.Exit.Code)
 	if r.Exit.Signal != nil {
 		exit += " (" + *r.Exit.Signal + ")"
 	}
-	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(":rotating_light: "+title, slackMaxHeader)),
-		slack.NewSectionBlock(md("*"+string(c.Kind)+"*: "+escape(c.Message)), nil, nil),
-		slack.NewSectionBlock(nil, []*slack.TextBlockObject{
+	blocks := []SlackBlock{
+		{Type: "header", Text: slackPlain(":rotating_light: "+title, slackMaxHeader)},
+		slackSection(md("*" + string(c.Kind) + "*: " + escape(c.Message))),
+		{Type: "section", Fields: []*SlackText{
 			md("*Kind*\n" + string(c.Kind)),
 			md("*Exit*\n" + exit),
 			md("*Release*\n" + escape(orUnknown(r.Release))),
 			md("*Time*\n" + r.Time.UTC().Format(time.RFC3339)),
-		}, nil),
+		}},
 	}
 	if c.Culprit != nil {
-		blocks = append(blocks, slack.NewSectionBlock(md(fmt.Sprintf("*Culprit* `%s:%d`\n`%s`", c.Culprit.File, c.Culprit.Line, c.Culprit.Function)), nil, nil))
+		blocks = append(blocks, slackSection(md(fmt.Sprintf("*Culprit* `%s:%d`\n`%s`", c.Culprit.File, c.Culprit.Line, c.Culprit.Function))))
 	}
 	if g := c.Goroutine; g != nil && len(g.Frames) > 0 {
 		var b strings.Builder
@@ -184,7 +223,7 @@ func SlackMessage(r *parse.Report) (string, []slack.Block) {
 			fmt.Fprintf(&b, "%s\n    %s:%d\n", f.Function, f.File, f.Line)
 		}
 		code := cut(b.String(), slackMaxText-8)
-		blocks = append(blocks, slack.NewSectionBlock(md("```"+code+"```"), nil, nil))
+		blocks = append(blocks, slackSection(md("```"+code+"```")))
 	}
 	ctx := fmt.Sprintf("report %s · %d goroutines", r.ID, c.Goroutines)
 	if r.SentryEventID != "" {
@@ -193,7 +232,7 @@ func SlackMessage(r *parse.Report) (string, []slack.Block) {
 	if r.Restart > 0 {
 		ctx += fmt.Sprintf(" · restart %d", r.Restart)
 	}
-	blocks = append(blocks, slack.NewContextBlock("", md(ctx)))
+	blocks = append(blocks, SlackBlock{Type: "context", Elements: []*SlackText{md(ctx)}})
 	if len(blocks) > slackMaxBlocks {
 		blocks = blocks[:slackMaxBlocks]
 	}
@@ -201,9 +240,9 @@ func SlackMessage(r *parse.Report) (string, []slack.Block) {
 }
 
 // SlackSummary is the message that closes a flood window.
-func SlackSummary(service, host string, count int, window time.Duration, sample *parse.Report) (string, []slack.Block) {
+func SlackSummary(service, host string, count int, window time.Duration, sample *parse.Report) (string, []SlackBlock) {
 	text := fmt.Sprintf("%s crashed %d times in %s on %s (%s: %s)", orUnknown(service), count, window.Round(time.Second), orUnknown(host), sample.Crash.Kind, firstLine(sample.Crash.Message))
-	return text, []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut(escape(text), slackMaxText), false, false), nil, nil)}
+	return text, []SlackBlock{slackSection(slackMarkdown(escape(text)))}
 }
 
 // escape makes text safe inside Slack mrkdwn.

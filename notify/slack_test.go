@@ -31,8 +31,8 @@ func TestSlackMessageStaysWithinLimits(t *testing.T) {
 		t.Errorf("%d blocks", len(blocks))
 	}
 	for _, b := range blocks {
-		if sb, ok := b.(*slack.SectionBlock); ok && sb.Text != nil && len(sb.Text.Text) > 3000 {
-			t.Errorf("section text of %d bytes", len(sb.Text.Text))
+		if b.Text != nil && len(b.Text.Text) > 3000 {
+			t.Errorf("%s text of %d bytes", b.Type, len(b.Text.Text))
 		}
 	}
 }

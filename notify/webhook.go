@@ -78,19 +78,33 @@ func (w *Webhook) Notify(ctx context.Context, r *parse.Report) error {
 
 // do sends req and turns a non-2xx answer into an *HTTPError.
 func do(c *http.Client, req *http.Request, sink string) error {
+	_, err := send(c, req, sink)
+	return err
+}
+
+// maxAnswer bounds what is read of a 2xx answer's body.
+const maxAnswer = 64 << 10
+
+// send is do, returning the answer's body (its first 64 KiB) on a 2xx.
+func send(c *http.Client, req *http.Request, sink string) ([]byte, error) {
 	resp, err := c.Do(req)
 	if err != nil {
-		return scrubURLError(sink, err)
+		return nil, scrubURLError(sink, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return nil, scrubURLError(sink, err)
+		}
+		return body, nil
+	}
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 == 2 {
-		return nil
-	}
 	wait := retryAfter(resp.Header, time.Now())
 	if rl := sentryRateLimit(resp.Header.Get("X-Sentry-Rate-Limits")); rl > wait {
 		wait = rl
 	}
-	return &HTTPError{Sink: sink, Status: resp.StatusCode, RetryAfter: wait, Body: string(bytes.TrimSpace(head))}
+	return nil, &HTTPError{Sink: sink, Status: resp.StatusCode, RetryAfter: wait, Body: string(bytes.TrimSpace(head))}
 }
