@@ -35,8 +35,11 @@ func main() {
 		logger.Info("handling order", "order", o.ID)
 		wg.Add(1)
 		go func() {
-			defer wg.Done()
+			// Not deferred: a deferred Done would run while the panic
+			// unwinds and let main return, exiting 0, before the runtime
+			// printed the panic and exited 2.
 			fmt.Println(handle(o))
+			wg.Done()
 		}()
 		wg.Wait()
 	}

@@ -25,8 +25,8 @@ func main() {
 	for name, job := range jobs {
 		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			fmt.Println(name, job[1]) // index out of range for the broken job: the crash
+			wg.Done()                 // not deferred: main must not return while the panic unwinds
 		}()
 	}
 	wg.Wait()
