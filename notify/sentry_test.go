@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,4 +176,43 @@ func values(v any) []any {
 		}
 	}
 	return nil
+}
+
+// TestSentryWireFormat: the envelope goes to the DSN's project endpoint
+// (a path prefix kept) with the public key in X-Sentry-Auth, never the
+// secret; its first line names the event, whose id is the report's.
+func TestSentryWireFormat(t *testing.T) {
+	type request struct {
+		path, auth, ctype string
+		body              []byte
+	}
+	got := make(chan request, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- request{r.URL.Path, r.Header.Get("X-Sentry-Auth"), r.Header.Get("Content-Type"), body}
+	}))
+	defer srv.Close()
+	dsn := strings.Replace(srv.URL, "http://", "http://pubkey:secretkey@", 1) + "/sentry/42"
+	s, err := notify.NewSentry(notify.SentryOptions{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := crashReport()
+	if err := s.Notify(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	req := <-got
+	if req.path != "/sentry/api/42/envelope/" || req.ctype != "application/x-sentry-envelope" {
+		t.Errorf("POST %s (%s)", req.path, req.ctype)
+	}
+	if !strings.Contains(req.auth, "sentry_key=pubkey") || strings.Contains(req.auth+string(req.body), "secretkey") {
+		t.Errorf("X-Sentry-Auth %q (the secret key is never sent)", req.auth)
+	}
+	head, _, _ := strings.Cut(string(req.body), "\n")
+	var hdr struct {
+		EventID string `json:"event_id"`
+	}
+	if err := json.Unmarshal([]byte(head), &hdr); err != nil || hdr.EventID != "5b8f2d9e1c3a4e7b9f000a1b2c3d4e5f" || r.SentryEventID != hdr.EventID {
+		t.Errorf("envelope header %q (%v), report's Sentry event id %q", head, err, r.SentryEventID)
+	}
 }

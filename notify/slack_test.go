@@ -2,8 +2,11 @@ package notify_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +194,61 @@ func TestCrashLoopFloodControl(t *testing.T) {
 	}
 	if n := len(sentryRcv.Envelopes(50, 10*time.Second)); n != 50 {
 		t.Errorf("Sentry got %d events, want 50", n)
+	}
+}
+
+// TestSlackWireFormat: what the sink puts on the wire, which slacktest does
+// not check — chat.postMessage as a form with the token in the
+// Authorization header only, and the webhook as JSON with text and blocks.
+func TestSlackWireFormat(t *testing.T) {
+	type request struct {
+		path, auth, ctype string
+		body              []byte
+	}
+	got := make(chan request, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- request{r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body}
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+
+	s, err := notify.NewSlack(notify.SlackOptions{Token: "xoxb-wire-token", Channel: "C9", APIURL: srv.URL + "/api/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Notify(context.Background(), crashReport()); err != nil {
+		t.Fatal(err)
+	}
+	r := <-got
+	form, err := url.ParseQuery(string(r.body))
+	if r.path != "/api/chat.postMessage" || r.auth != "Bearer xoxb-wire-token" || r.ctype != "application/x-www-form-urlencoded" || err != nil {
+		t.Fatalf("request %s auth %q type %q (%v)", r.path, r.auth, r.ctype, err)
+	}
+	var blocks []map[string]any
+	if err := json.Unmarshal([]byte(form.Get("blocks")), &blocks); err != nil || len(blocks) < 4 || blocks[0]["type"] != "header" {
+		t.Errorf("blocks %q: %v", form.Get("blocks"), err)
+	}
+	if form.Get("channel") != "C9" || !strings.HasPrefix(form.Get("text"), "api crashed on host-a") || strings.Contains(string(r.body), "xoxb") {
+		t.Errorf("form %v (the token belongs in the header only)", form)
+	}
+
+	hook, err := notify.NewSlack(notify.SlackOptions{WebhookURL: srv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hook.Notify(context.Background(), crashReport()); err != nil {
+		t.Fatal(err)
+	}
+	r = <-got
+	var msg struct {
+		Text   string           `json:"text"`
+		Blocks []map[string]any `json:"blocks"`
+	}
+	if err := json.Unmarshal(r.body, &msg); err != nil || r.path != "/hook" || r.ctype != "application/json" || r.auth != "" {
+		t.Fatalf("webhook request %s type %q auth %q: %v", r.path, r.ctype, r.auth, err)
+	}
+	if !strings.HasPrefix(msg.Text, "api crashed on host-a") || len(msg.Blocks) < 4 {
+		t.Errorf("webhook message %+v", msg)
 	}
 }
