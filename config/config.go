@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/prodwrap/prodwrap/notify"
 )
 
 // Config is prodwrap's whole configuration.
@@ -356,7 +358,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Sentry.DSN != "" {
-		if err := check("sentry.dsn", ValidateDSN(c.Sentry.DSN.Reveal())); err != nil {
+		if err := check("sentry.dsn", notify.ValidateSentryDSN(c.Sentry.DSN.Reveal())); err != nil {
 			return err
 		}
 	}
@@ -419,21 +421,6 @@ func (c *Config) sourceName(key string) string {
 		return c.Path
 	}
 	return "default"
-}
-
-// ValidateDSN checks a Sentry DSN: https://PUBLIC_KEY@HOST[/PATH]/PROJECT_ID.
-// The message never repeats the DSN.
-func ValidateDSN(dsn string) error {
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User == nil || u.User.Username() == "" {
-		return errors.New("invalid Sentry DSN: want https://PUBLIC_KEY@HOST/PROJECT_ID")
-	}
-	project := strings.TrimSuffix(u.Path, "/")
-	project = project[strings.LastIndexByte(project, '/')+1:]
-	if _, err := strconv.ParseUint(project, 10, 64); err != nil {
-		return errors.New("invalid Sentry DSN: the path must end in the numeric project id (https://PUBLIC_KEY@HOST/PROJECT_ID)")
-	}
-	return nil
 }
 
 func validateURL(s string) error {

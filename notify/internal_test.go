@@ -81,7 +81,7 @@ func TestParseDSN(t *testing.T) {
 	}
 	for _, bad := range []string{
 		"", "not a url", "ftp://abc@host/1", "https://host/1", "https://abc@/1",
-		"https://abc@host", "https://abc@host/", "https://abc@host:99999/1",
+		"https://abc@host", "https://abc@host/", "https://abc@host:99999/1", "https://abc@host/project",
 	} {
 		if _, err := parseDSN(bad); err == nil || (bad != "" && strings.Contains(err.Error(), bad)) {
 			t.Errorf("parseDSN(%q): %v, want a refusal that does not repeat the DSN", bad, err)

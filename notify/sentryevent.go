@@ -108,9 +108,20 @@ type SentryFrame struct {
 	Platform string `json:"platform,omitempty"`
 }
 
-// errDSN is the error for any unusable DSN; it never repeats the DSN,
-// which holds the project's key.
-var errDSN = errors.New("invalid Sentry DSN: want https://PUBLIC_KEY@HOST/PROJECT_ID")
+// errDSN is the error for an unusable DSN; like errProject it never
+// repeats the DSN, which holds the project's key.
+var (
+	errDSN     = errors.New("invalid Sentry DSN: want https://PUBLIC_KEY@HOST/PROJECT_ID")
+	errProject = errors.New("invalid Sentry DSN: the path must end in the numeric project id (https://PUBLIC_KEY@HOST/PROJECT_ID)")
+)
+
+// ValidateSentryDSN checks a Sentry DSN as the Sentry sink reads it (see
+// parseDSN); configuration calls it so that a bad DSN is refused before
+// prodwrap starts the child. Its errors never repeat the DSN.
+func ValidateSentryDSN(dsn string) error {
+	_, err := parseDSN(dsn)
+	return err
+}
 
 // sentryDSN is what a DSN tells the sink: where envelopes go and the key
 // that authenticates them.
@@ -121,6 +132,7 @@ type sentryDSN struct {
 
 // parseDSN reads a DSN, SCHEME://PUBLIC_KEY[:SECRET]@HOST[:PORT][/PATH]/PROJECT_ID,
 // as Sentry's SDKs do: envelopes go to SCHEME://HOST[:PORT][/PATH]/api/PROJECT_ID/envelope/.
+// A trailing slash is forgiven.
 func parseDSN(dsn string) (sentryDSN, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User == nil || u.User.Username() == "" {
@@ -131,13 +143,13 @@ func parseDSN(dsn string) (sentryDSN, error) {
 			return sentryDSN{}, errDSN
 		}
 	}
-	path := strings.Trim(u.Path, "/") // a trailing slash is forgiven, as config.ValidateDSN does
+	path := strings.Trim(u.Path, "/")
 	prefix, project := "", path
 	if i := strings.LastIndexByte(path, '/'); i >= 0 {
 		prefix, project = "/"+path[:i], path[i+1:]
 	}
-	if project == "" {
-		return sentryDSN{}, errDSN
+	if _, err := strconv.ParseUint(project, 10, 64); err != nil {
+		return sentryDSN{}, errProject
 	}
 	return sentryDSN{
 		envelopeURL: u.Scheme + "://" + u.Host + prefix + "/api/" + project + "/envelope/",
