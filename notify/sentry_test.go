@@ -165,6 +165,26 @@ func TestSentryReceiverGetsTheEvent(t *testing.T) {
 	}
 }
 
+// recorded is one request a recorder received.
+type recorded struct {
+	path   string
+	header http.Header
+	body   []byte
+}
+
+// recorder starts a server that answers every request with answer and
+// hands each request on, for the tests of what a sink puts on the wire.
+func recorder(t *testing.T, answer string) (*httptest.Server, <-chan recorded) {
+	got := make(chan recorded, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- recorded{r.URL.Path, r.Header.Clone(), body}
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
 // values reads a Sentry interface that is either a list or {"values": list}.
 func values(v any) []any {
 	switch x := v.(type) {
@@ -182,16 +202,7 @@ func values(v any) []any {
 // (a path prefix kept) with the public key in X-Sentry-Auth, never the
 // secret; its first line names the event, whose id is the report's.
 func TestSentryWireFormat(t *testing.T) {
-	type request struct {
-		path, auth, ctype string
-		body              []byte
-	}
-	got := make(chan request, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		got <- request{r.URL.Path, r.Header.Get("X-Sentry-Auth"), r.Header.Get("Content-Type"), body}
-	}))
-	defer srv.Close()
+	srv, got := recorder(t, "")
 	dsn := strings.Replace(srv.URL, "http://", "http://pubkey:secretkey@", 1) + "/sentry/42"
 	s, err := notify.NewSentry(notify.SentryOptions{DSN: dsn})
 	if err != nil {
@@ -202,11 +213,11 @@ func TestSentryWireFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := <-got
-	if req.path != "/sentry/api/42/envelope/" || req.ctype != "application/x-sentry-envelope" {
-		t.Errorf("POST %s (%s)", req.path, req.ctype)
+	if ctype := req.header.Get("Content-Type"); req.path != "/sentry/api/42/envelope/" || ctype != "application/x-sentry-envelope" {
+		t.Errorf("POST %s (%s)", req.path, ctype)
 	}
-	if !strings.Contains(req.auth, "sentry_key=pubkey") || strings.Contains(req.auth+string(req.body), "secretkey") {
-		t.Errorf("X-Sentry-Auth %q (the secret key is never sent)", req.auth)
+	if auth := req.header.Get("X-Sentry-Auth"); !strings.Contains(auth, "sentry_key=pubkey") || strings.Contains(auth+string(req.body), "secretkey") {
+		t.Errorf("X-Sentry-Auth %q (the secret key is never sent)", auth)
 	}
 	head, _, _ := strings.Cut(string(req.body), "\n")
 	var hdr struct {

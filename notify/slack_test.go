@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -201,18 +200,7 @@ func TestCrashLoopFloodControl(t *testing.T) {
 // not check — chat.postMessage as a form with the token in the
 // Authorization header only, and the webhook as JSON with text and blocks.
 func TestSlackWireFormat(t *testing.T) {
-	type request struct {
-		path, auth, ctype string
-		body              []byte
-	}
-	got := make(chan request, 2)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		got <- request{r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body}
-		io.WriteString(w, `{"ok":true}`)
-	}))
-	defer srv.Close()
-
+	srv, got := recorder(t, `{"ok":true}`)
 	s, err := notify.NewSlack(notify.SlackOptions{Token: "xoxb-wire-token", Channel: "C9", APIURL: srv.URL + "/api/"})
 	if err != nil {
 		t.Fatal(err)
@@ -222,8 +210,9 @@ func TestSlackWireFormat(t *testing.T) {
 	}
 	r := <-got
 	form, err := url.ParseQuery(string(r.body))
-	if r.path != "/api/chat.postMessage" || r.auth != "Bearer xoxb-wire-token" || r.ctype != "application/x-www-form-urlencoded" || err != nil {
-		t.Fatalf("request %s auth %q type %q (%v)", r.path, r.auth, r.ctype, err)
+	auth, ctype := r.header.Get("Authorization"), r.header.Get("Content-Type")
+	if r.path != "/api/chat.postMessage" || auth != "Bearer xoxb-wire-token" || ctype != "application/x-www-form-urlencoded" || err != nil {
+		t.Fatalf("request %s auth %q type %q (%v)", r.path, auth, ctype, err)
 	}
 	var blocks []map[string]any
 	if err := json.Unmarshal([]byte(form.Get("blocks")), &blocks); err != nil || len(blocks) < 4 || blocks[0]["type"] != "header" {
@@ -245,8 +234,9 @@ func TestSlackWireFormat(t *testing.T) {
 		Text   string           `json:"text"`
 		Blocks []map[string]any `json:"blocks"`
 	}
-	if err := json.Unmarshal(r.body, &msg); err != nil || r.path != "/hook" || r.ctype != "application/json" || r.auth != "" {
-		t.Fatalf("webhook request %s type %q auth %q: %v", r.path, r.ctype, r.auth, err)
+	auth, ctype = r.header.Get("Authorization"), r.header.Get("Content-Type")
+	if err := json.Unmarshal(r.body, &msg); err != nil || r.path != "/hook" || ctype != "application/json" || auth != "" {
+		t.Fatalf("webhook request %s type %q auth %q: %v", r.path, ctype, auth, err)
 	}
 	if !strings.HasPrefix(msg.Text, "api crashed on host-a") || len(msg.Blocks) < 4 {
 		t.Errorf("webhook message %+v", msg)
