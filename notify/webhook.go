@@ -92,16 +92,15 @@ func send(c *http.Client, req *http.Request, sink string) ([]byte, error) {
 		return nil, scrubURLError(sink, err)
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 == 2 {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 		if err != nil {
 			return nil, scrubURLError(sink, err)
 		}
 		return body, nil
 	}
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	head := body[:min(len(body), 512)]
 	wait := retryAfter(resp.Header, time.Now())
 	if rl := sentryRateLimit(resp.Header.Get("X-Sentry-Rate-Limits")); rl > wait {
 		wait = rl

@@ -129,7 +129,10 @@ func Run(o Options) (int, error) {
 		var started bool
 		code, uptime, started = w.runOnce(restart)
 		if !started || w.stopRequested || !policy.again(code, restart) {
-			break // the signals need no release: prodwrap exits now
+			// No release: prodwrap exits now, once the background flush
+			// ended (within a second); a signal meanwhile is held, and
+			// the status is the child's either way.
+			break
 		}
 		if w.releaseSignals(); w.stopRequested {
 			break
