@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prodwrap/prodwrap/internal/testhelper"
+	"github.com/prodwrap/prodwrap/internal/reporttest"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 )
 
@@ -182,7 +182,7 @@ func superviseCrashes(t *testing.T, spool, starts string, stop func(), argv ...s
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	reports := testhelper.WaitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
+	reports := reporttest.WaitReports(t, filepath.Join(spool, "reports"), 2, 30*time.Second)
 	if stop != nil {
 		stop()
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/prodwrap/prodwrap/internal/zoo"
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // TestSIGKILLDuringDeliveryLosesNothing: prodwrap is SIGKILLed after the
@@ -41,7 +41,7 @@ func TestSIGKILLDuringDeliveryLosesNothing(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		var rep parse.Report
+		var rep report.Report
 		if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return

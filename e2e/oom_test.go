@@ -9,7 +9,7 @@ import (
 
 	"github.com/prodwrap/prodwrap/internal/zoo"
 	"github.com/prodwrap/prodwrap/parse"
-	"github.com/prodwrap/prodwrap/report"
+	"github.com/prodwrap/prodwrap/supervise"
 )
 
 // memoryCgroup creates a memory cgroup with a limit below the test's own
@@ -22,7 +22,7 @@ func memoryCgroup(t *testing.T, limit int64) string {
 	if err != nil {
 		t.Skipf("no /proc/self/cgroup: %v", err)
 	}
-	for _, counter := range report.CounterFiles("/sys/fs/cgroup", self) {
+	for _, counter := range supervise.CounterFiles("/sys/fs/cgroup", self) {
 		parent := filepath.Dir(counter)
 		if _, err := os.Stat(counter); err != nil {
 			continue

@@ -18,9 +18,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/prodwrap/prodwrap/internal/testhelper"
+	"github.com/prodwrap/prodwrap/internal/reporttest"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // run is one run of the real prodwrap binary.
@@ -32,9 +33,9 @@ type run struct {
 }
 
 // reports returns the reports the file sink wrote.
-func (r run) reports(t *testing.T) []*parse.Report {
+func (r run) reports(t *testing.T) []*report.Report {
 	t.Helper()
-	return testhelper.Reports(t, filepath.Join(r.spool, "reports"))
+	return reporttest.Reports(t, filepath.Join(r.spool, "reports"))
 }
 
 // prodwrap runs the real binary with args, a fresh spool and the given

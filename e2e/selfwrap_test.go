@@ -17,10 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prodwrap/prodwrap/internal/testhelper"
+	"github.com/prodwrap/prodwrap/internal/reporttest"
 	"github.com/prodwrap/prodwrap/internal/testreceiver"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 	"github.com/prodwrap/prodwrap/supervise"
 )
 
@@ -64,7 +65,7 @@ func finish(t *testing.T, cmd *exec.Cmd, spool string, stderr *os.File, reports 
 	t.Helper()
 	err := cmd.Wait()
 	r := selfwrapRun{status: waitStatus(t, err), pid: cmd.Process.Pid, spool: spool}
-	testhelper.WaitReports(t, filepath.Join(spool, "reports"), reports, 15*time.Second)
+	reporttest.WaitReports(t, filepath.Join(spool, "reports"), reports, 15*time.Second)
 	// The summary follows the report file; give the monitor a moment.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -103,7 +104,7 @@ func waitStatus(t testing.TB, err error) int {
 	return exitCode(t, err)
 }
 
-func (r selfwrapRun) reports(t *testing.T) []*parse.Report {
+func (r selfwrapRun) reports(t *testing.T) []*report.Report {
 	t.Helper()
 	return run{spool: r.spool}.reports(t)
 }
@@ -379,7 +380,7 @@ func TestSelfwrapExamples(t *testing.T) {
 			cmd := command(t, filepath.Join(bin, "selfwrap-"+tt.wrap))
 			cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+spool)
 			err := cmd.Run()
-			reps := testhelper.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
+			reps := reporttest.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
 			if code := waitStatus(t, err); code != 2 || len(reps) != 1 {
 				t.Fatalf("status %d, %d reports", code, len(reps))
 			}

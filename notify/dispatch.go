@@ -10,7 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // Defaults of the Dispatcher's fields.
@@ -67,7 +67,7 @@ func (d *Dispatcher) logger() *slog.Logger {
 // Deliver spools r durably and then sends it to every sink until all
 // acknowledged or the deadline passed. The error is non-nil only when the
 // report could not be spooled; sink failures are in the Outcome.
-func (d *Dispatcher) Deliver(ctx context.Context, r *parse.Report) (*Outcome, error) {
+func (d *Dispatcher) Deliver(ctx context.Context, r *report.Report) (*Outcome, error) {
 	e, err := d.Spool.Put(r)
 	if err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func (d *Dispatcher) deliver(ctx context.Context, e *Entry) *Outcome {
 			continue
 		}
 		start := time.Now()
-		err := d.send(ctx, s, e.Report)
+		err := d.send(withReceipts(ctx, e.Receipts), s, e.Report)
 		if d.OnDelivered != nil {
 			d.OnDelivered(s.Name(), err, time.Since(start))
 		}
@@ -110,7 +110,11 @@ func (d *Dispatcher) deliver(ctx context.Context, e *Entry) *Outcome {
 			continue
 		}
 		d.logger().Debug("sink acknowledged", "sink", s.Name(), "report", e.Report.ID)
-		if err := d.Spool.Ack(e, s.Name()); err != nil {
+		receipt := ""
+		if rc, ok := s.(Receipter); ok {
+			receipt = rc.Receipt(e.Report)
+		}
+		if err := d.Spool.Ack(e, s.Name(), receipt); err != nil {
 			d.logger().Error("cannot record the acknowledgement; the sink may get the report again", "sink", s.Name(), "err", err)
 		}
 		out.Acked = append(out.Acked, s.Name())
@@ -129,7 +133,7 @@ func (d *Dispatcher) deliver(ctx context.Context, e *Entry) *Outcome {
 }
 
 // send tries one sink until it acknowledges, fails permanently or ctx ends.
-func (d *Dispatcher) send(ctx context.Context, s Sink, r *parse.Report) error {
+func (d *Dispatcher) send(ctx context.Context, s Sink, r *report.Report) error {
 	minB, maxB := d.MinBackoff, d.MaxBackoff
 	if minB <= 0 {
 		minB = DefaultMinBackoff
@@ -164,7 +168,7 @@ func (d *Dispatcher) send(ctx context.Context, s Sink, r *parse.Report) error {
 
 // notifySafely calls s.Notify, turning a panic of the sink (a bug of
 // ours) into an error so that one sink cannot take the others down.
-func notifySafely(ctx context.Context, s Sink, r *parse.Report) (err error) {
+func notifySafely(ctx context.Context, s Sink, r *report.Report) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%s: %w: %v\n%s", s.Name(), ErrInternal, v, debug.Stack())
@@ -230,7 +234,7 @@ func (d *Dispatcher) Flush(ctx context.Context) (*FlushResult, error) {
 
 // WriteSummary writes the short human summary prodwrap prints after the
 // child's last byte: kind, message, culprit file:line, where the report is.
-func WriteSummary(w io.Writer, r *parse.Report, where string) error {
+func WriteSummary(w io.Writer, r *report.Report, where string) error {
 	c := r.Crash
 	msg := c.Message
 	if len(msg) > 200 {

@@ -23,8 +23,10 @@
 // stays in the spool for a flush after the configuration is fixed.
 //
 // Sinks are tried in the order given; prodwrap puts Sentry before Slack, so
-// that the Slack message can name the Sentry event (Report.SentryEventID,
-// kept in the spool entry with the acknowledgement).
+// that the Slack message can name the Sentry event. A sink never changes the
+// report: what its acknowledgement carries for a later sink (the Sentry
+// event id) is a [Receipts] entry, kept in the spool entry with the
+// acknowledgement and handed to the later sinks with [ReceiptsFrom].
 //
 // # Spool layout
 //

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // File is the file sink: each report as <dir>/<UTC time>-<id>.json.
@@ -31,13 +31,13 @@ func NewFile(dir string) (*File, error) {
 func (f *File) Name() string { return "file" }
 
 // Path is where r is (or will be) written.
-func (f *File) Path(r *parse.Report) string {
+func (f *File) Path(r *report.Report) string {
 	stamp := r.Time.UTC().Format("20060102T150405.000000000Z")
 	return filepath.Join(f.dir, stamp+"-"+safeName(r.ID)+".json")
 }
 
 // Notify writes r atomically; a report already written is left as it is.
-func (f *File) Notify(_ context.Context, r *parse.Report) error {
+func (f *File) Notify(_ context.Context, r *report.Report) error {
 	path := f.Path(r)
 	if _, err := os.Stat(path); err == nil {
 		return nil

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // DefaultFloodWindow is the flood-control window when none is set.
@@ -38,9 +38,9 @@ type Flood struct {
 
 // floodEntry is one fingerprint's window.
 type floodEntry struct {
-	First      time.Time    `json:"first"`
-	Suppressed int          `json:"suppressed"`
-	Sample     parse.Report `json:"sample"`
+	First      time.Time     `json:"first"`
+	Suppressed int           `json:"suppressed"`
+	Sample     report.Report `json:"sample"`
 }
 
 // floodState maps a fingerprint key to its window.
@@ -60,7 +60,7 @@ func (f *Flood) clock() time.Time {
 	return time.Now()
 }
 
-func floodKey(r *parse.Report) string {
+func floodKey(r *report.Report) string {
 	h := sha256.Sum256([]byte(r.Service + "\x00" + strings.Join(r.Fingerprint, "\x00")))
 	return hex.EncodeToString(h[:12])
 }
@@ -102,13 +102,13 @@ func (f *Flood) update(fn func(s floodState) error) error {
 
 // summarizer posts flood summaries; Slack implements it.
 type summarizer interface {
-	postSummary(ctx context.Context, service, host string, count int, window time.Duration, sample *parse.Report) error
+	postSummary(ctx context.Context, service, host string, count int, window time.Duration, sample *report.Report) error
 }
 
 // admit decides whether r is posted: true for the first of its fingerprint
 // in the window. A window that has passed with suppressed reports gets its
 // summary posted first.
-func (f *Flood) admit(ctx context.Context, r *parse.Report, s summarizer) (bool, error) {
+func (f *Flood) admit(ctx context.Context, r *report.Report, s summarizer) (bool, error) {
 	var post bool
 	var due *floodEntry
 	key := floodKey(r)

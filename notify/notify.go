@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // Notifier delivers one report.
 type Notifier interface {
-	Notify(ctx context.Context, r *parse.Report) error
+	Notify(ctx context.Context, r *report.Report) error
 }
 
 // Sink is a configured destination. Name is stable and unique in one

@@ -21,6 +21,7 @@ import (
 
 	"github.com/prodwrap/prodwrap/notify"
 	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 func TestMain(m *testing.M) {
@@ -33,11 +34,11 @@ func TestMain(m *testing.M) {
 	)
 }
 
-func testReport(id string) *parse.Report {
-	return &parse.Report{
-		Schema: parse.Schema, ID: id, Time: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
-		Service: "api", Host: parse.Host{Hostname: "host-a", OS: "linux", Arch: "amd64"},
-		Exit: parse.Exit{Code: 2},
+func testReport(id string) *report.Report {
+	return &report.Report{
+		Schema: report.Schema, ID: id, Time: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
+		Service: "api", Host: report.Host{Hostname: "host-a", OS: "linux", Arch: "amd64"},
+		Exit: report.Exit{Code: 2},
 		Crash: &parse.Crash{Kind: parse.KindPanic, Crashing: true, Message: "boom",
 			Culprit: &parse.FrameRef{Function: "main.handle", File: "/src/api/server.go", Line: 42}},
 		Fingerprint: []string{"panic", "boom", "main.handle"},
@@ -69,7 +70,7 @@ func newReceiver(t *testing.T, script ...func(w http.ResponseWriter)) *receiver 
 			step(w)
 			return
 		}
-		var rep parse.Report
+		var rep report.Report
 		if err := json.NewDecoder(req.Body).Decode(&rep); err != nil {
 			r.errs <- err
 			w.WriteHeader(400)
@@ -272,7 +273,7 @@ func TestSpoolSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sp.Ack(e, "file"); err != nil {
+	if err := sp.Ack(e, "file", ""); err != nil {
 		t.Fatal(err)
 	}
 	sp2, _ := notify.OpenSpool(dir)
@@ -334,8 +335,8 @@ func TestSentryRateLimitIsObeyed(t *testing.T) {
 
 type panickingSink struct{}
 
-func (panickingSink) Name() string                                { return "buggy" }
-func (panickingSink) Notify(context.Context, *parse.Report) error { panic("sink bug") }
+func (panickingSink) Name() string                                 { return "buggy" }
+func (panickingSink) Notify(context.Context, *report.Report) error { panic("sink bug") }
 
 // TestPanickingSinkDoesNotStopTheOthers: a sink's panic is prodwrap's bug;
 // it is returned as ErrInternal and the other sinks still get the report.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // MaxAttachment caps the crash.txt attachment, in bytes.
@@ -58,7 +59,7 @@ func NewSentry(opts SentryOptions) (*Sentry, error) {
 func (s *Sentry) Name() string { return "sentry" }
 
 // Notify sends r as an event.
-func (s *Sentry) Notify(ctx context.Context, r *parse.Report) error {
+func (s *Sentry) Notify(ctx context.Context, r *report.Report) error {
 	ev := NewSentryEvent(r)
 	if s.opts.Environment != "" {
 		ev.Environment = s.opts.Environment
@@ -80,14 +81,19 @@ func (s *Sentry) Notify(ctx context.Context, r *parse.Report) error {
 	if he, ok := errors.AsType[*HTTPError](err); ok && he.Status == http.StatusTooManyRequests && he.RetryAfter == 0 {
 		he.RetryAfter = 60 * time.Second
 	}
-	if err == nil {
-		r.SentryEventID = ev.EventID
-	}
 	return err
 }
 
+// Receipt is the id of the event Sentry accepted for r: the report's id
+// without its dashes, the same for every attempt, so that Sentry drops a
+// second copy of an event it already has.
+func (s *Sentry) Receipt(r *report.Report) string { return eventID(r) }
+
+// eventID is the Sentry event id of r.
+func eventID(r *report.Report) string { return strings.ReplaceAll(r.ID, "-", "") }
+
 // envelope encodes the event and the crash.txt attachment.
-func envelope(ev *SentryEvent, r *parse.Report) ([]byte, error) {
+func envelope(ev *SentryEvent, r *report.Report) ([]byte, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
@@ -120,10 +126,10 @@ func envelope(ev *SentryEvent, r *parse.Report) ([]byte, error) {
 // Sentry wants), a thread for the crashing goroutine and one per bucket,
 // tags, contexts, breadcrumbs from the log tail, and the report's
 // fingerprint.
-func NewSentryEvent(r *parse.Report) *SentryEvent {
+func NewSentryEvent(r *report.Report) *SentryEvent {
 	c := r.Crash
 	ev := &SentryEvent{}
-	ev.EventID = strings.ReplaceAll(r.ID, "-", "")
+	ev.EventID = eventID(r)
 	ev.Level = SentryLevelFatal
 	ev.Platform = "go"
 	ev.Timestamp = r.Time

@@ -18,21 +18,22 @@ import (
 	"github.com/prodwrap/prodwrap/internal/testreceiver"
 	"github.com/prodwrap/prodwrap/notify"
 	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // crashReport is a realistic report: a nil dereference in a goroutine,
 // with a bucket and structured log lines.
-func crashReport() *parse.Report {
+func crashReport() *report.Report {
 	r := testReport("5b8f2d9e-1c3a-4e7b-9f00-0a1b2c3d4e5f")
 	r.Release = "example.com/api@v1.2.3"
 	r.Environment = "production"
-	r.Build = parse.Build{GoVersion: "go1.26.8", MainModule: "example.com/api", Version: "v1.2.3"}
-	r.Exit = parse.Exit{Code: 2, UptimeMS: 5123}
-	r.Command = parse.Command{Path: "/srv/api", Args: []string{"--port", "8080"}, PID: 4242}
+	r.Build = report.Build{GoVersion: "go1.26.8", MainModule: "example.com/api", Version: "v1.2.3"}
+	r.Exit = report.Exit{Code: 2, UptimeMS: 5123}
+	r.Command = report.Command{Path: "/srv/api", Args: []string{"--port", "8080"}, PID: 4242}
 	r.LogTail = []string{`{"time":"2026-11-24T09:59:59Z","level":"INFO","msg":"handling order","order":2}`}
-	r.Breadcrumbs = []parse.Breadcrumb{{Time: "2026-11-24T09:59:59Z", Level: "info", Message: "handling order", Fields: map[string]any{"order": 2.0}}}
+	r.Breadcrumbs = []report.Breadcrumb{{Time: "2026-11-24T09:59:59Z", Level: "info", Message: "handling order", Fields: map[string]any{"order": 2.0}}}
 	r.Output = "panic: runtime error: invalid memory address or nil pointer dereference\n\ngoroutine 7 [running]:\nmain.(*Server).handle(...)\n"
 	r.Crash = &parse.Crash{
 		Kind: parse.KindPanic, Crashing: true,
@@ -223,7 +224,7 @@ func TestSentryWireFormat(t *testing.T) {
 	var hdr struct {
 		EventID string `json:"event_id"`
 	}
-	if err := json.Unmarshal([]byte(head), &hdr); err != nil || hdr.EventID != "5b8f2d9e1c3a4e7b9f000a1b2c3d4e5f" || r.SentryEventID != hdr.EventID {
-		t.Errorf("envelope header %q (%v), report's Sentry event id %q", head, err, r.SentryEventID)
+	if err := json.Unmarshal([]byte(head), &hdr); err != nil || hdr.EventID != "5b8f2d9e1c3a4e7b9f000a1b2c3d4e5f" || s.Receipt(r) != hdr.EventID {
+		t.Errorf("envelope header %q (%v), receipt %q", head, err, s.Receipt(r))
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // Slack's limits on a message (api.slack.com/reference/block-kit).
@@ -104,7 +104,7 @@ func (s *Slack) Name() string { return "slack" }
 
 // Notify posts the report's message, unless flood control holds it back
 // (then it is counted, and acknowledged).
-func (s *Slack) Notify(ctx context.Context, r *parse.Report) error {
+func (s *Slack) Notify(ctx context.Context, r *report.Report) error {
 	if s.opts.Flood != nil {
 		post, err := s.opts.Flood.admit(ctx, r, s)
 		if err != nil {
@@ -114,7 +114,7 @@ func (s *Slack) Notify(ctx context.Context, r *parse.Report) error {
 			return nil
 		}
 	}
-	text, blocks := SlackMessage(r)
+	text, blocks := SlackMessage(r, ReceiptsFrom(ctx)["sentry"])
 	return s.post(ctx, text, blocks)
 }
 
@@ -126,7 +126,7 @@ func (s *Slack) FlushSummaries(ctx context.Context) error {
 	return s.opts.Flood.flushSummaries(ctx, s)
 }
 
-func (s *Slack) postSummary(ctx context.Context, service, host string, count int, window time.Duration, sample *parse.Report) error {
+func (s *Slack) postSummary(ctx context.Context, service, host string, count int, window time.Duration, sample *report.Report) error {
 	text, blocks := SlackSummary(service, host, count, window, sample)
 	return s.post(ctx, text, blocks)
 }
@@ -191,7 +191,7 @@ func slackAnswer(body []byte) error {
 // SlackMessage builds the message of a report: a plain-text fallback and
 // Block Kit blocks (header, fields, culprit, the crashing goroutine's top
 // frames in a code block, a context line), within Slack's limits.
-func SlackMessage(r *parse.Report) (string, []SlackBlock) {
+func SlackMessage(r *report.Report, sentryEventID string) (string, []SlackBlock) {
 	c := r.Crash
 	title := fmt.Sprintf("%s crashed on %s", orUnknown(r.Service), orUnknown(r.Host.Hostname))
 	text := fmt.Sprintf("%s: %s: %s", title, c.Kind, firstLine(c.Message))
@@ -227,8 +227,8 @@ func SlackMessage(r *parse.Report) (string, []SlackBlock) {
 		blocks = append(blocks, slackSection(md("```"+code+"```")))
 	}
 	ctx := fmt.Sprintf("report %s · %d goroutines", r.ID, c.Goroutines)
-	if r.SentryEventID != "" {
-		ctx += " · Sentry event " + r.SentryEventID
+	if sentryEventID != "" {
+		ctx += " · Sentry event " + sentryEventID
 	}
 	if r.Restart > 0 {
 		ctx += fmt.Sprintf(" · restart %d", r.Restart)
@@ -241,7 +241,7 @@ func SlackMessage(r *parse.Report) (string, []SlackBlock) {
 }
 
 // SlackSummary is the message that closes a flood window.
-func SlackSummary(service, host string, count int, window time.Duration, sample *parse.Report) (string, []SlackBlock) {
+func SlackSummary(service, host string, count int, window time.Duration, sample *report.Report) (string, []SlackBlock) {
 	text := fmt.Sprintf("%s crashed %d times in %s on %s (%s: %s)", orUnknown(service), count, window.Round(time.Second), orUnknown(host), sample.Crash.Kind, firstLine(sample.Crash.Message))
 	return text, []SlackBlock{slackSection(slackMarkdown(escape(text)))}
 }

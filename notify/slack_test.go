@@ -18,7 +18,7 @@ import (
 )
 
 func TestSlackBlocksGolden(t *testing.T) {
-	text, blocks := notify.SlackMessage(crashReport())
+	text, blocks := notify.SlackMessage(crashReport(), "")
 	checkGolden(t, "slack-blocks.golden.json", map[string]any{"text": text, "blocks": blocks})
 }
 
@@ -28,7 +28,7 @@ func TestSlackMessageStaysWithinLimits(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		r.Crash.Goroutine.Frames = append(r.Crash.Goroutine.Frames, parse.Frame{Function: strings.Repeat("f", 300), File: "/x.go", Line: i})
 	}
-	_, blocks := notify.SlackMessage(r)
+	_, blocks := notify.SlackMessage(r, "")
 	if len(blocks) > 50 {
 		t.Errorf("%d blocks", len(blocks))
 	}

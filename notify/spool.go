@@ -11,15 +11,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // Entry is a report waiting in the spool, with the sinks that have
 // acknowledged it.
 type Entry struct {
-	Report  *parse.Report        `json:"report"`
-	Acked   map[string]time.Time `json:"acked"`
-	Spooled time.Time            `json:"spooled"`
+	Report *report.Report       `json:"report"`
+	Acked  map[string]time.Time `json:"acked"`
+	// Receipts keeps what the acknowledging sinks returned (see Receipts).
+	Receipts Receipts  `json:"receipts,omitempty"`
+	Spooled  time.Time `json:"spooled"`
 	// Attempts counts deliveries of this entry that did not finish.
 	Attempts int `json:"attempts"`
 
@@ -54,7 +56,7 @@ func (s *Spool) Dir() string { return s.dir }
 func (s *Spool) pending() string { return filepath.Join(s.dir, "pending") }
 
 // Put writes r as a new entry, durably, and returns it.
-func (s *Spool) Put(r *parse.Report) (*Entry, error) {
+func (s *Spool) Put(r *report.Report) (*Entry, error) {
 	if r.ID == "" {
 		return nil, errors.New("notify: report without id")
 	}
@@ -66,10 +68,16 @@ func (s *Spool) Put(r *parse.Report) (*Entry, error) {
 	return e, nil
 }
 
-// Ack records that sink acknowledged e.
-func (s *Spool) Ack(e *Entry, sink string) error {
+// Ack records that sink acknowledged e, with its receipt ("" for none).
+func (s *Spool) Ack(e *Entry, sink, receipt string) error {
 	s.mu.Lock()
 	e.Acked[sink] = time.Now().UTC()
+	if receipt != "" {
+		if e.Receipts == nil {
+			e.Receipts = Receipts{}
+		}
+		e.Receipts[sink] = receipt
+	}
 	s.mu.Unlock()
 	return s.write(e)
 }

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // WebhookOptions configure a webhook sink.
@@ -59,7 +59,7 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 func (w *Webhook) Name() string { return w.name }
 
 // Notify posts r.
-func (w *Webhook) Notify(ctx context.Context, r *parse.Report) error {
+func (w *Webhook) Notify(ctx context.Context, r *report.Report) error {
 	body, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("%s: encode report: %w: %w", w.name, err, ErrPermanent)

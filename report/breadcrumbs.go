@@ -6,8 +6,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"github.com/prodwrap/prodwrap/parse"
 )
 
 // Breadcrumbs decodes the log lines that are JSON objects from a structured
@@ -15,8 +13,8 @@ import (
 // (zerolog); level from "level" or "lvl"; time from "time" (slog, logrus,
 // zerolog) or "ts" (zap, RFC 3339 or float seconds since the epoch), as
 // RFC 3339; every other key goes to Fields. Other lines are skipped.
-func Breadcrumbs(lines []string) []parse.Breadcrumb {
-	var out []parse.Breadcrumb
+func Breadcrumbs(lines []string) []Breadcrumb {
+	var out []Breadcrumb
 	for _, l := range lines {
 		l = strings.TrimSpace(l)
 		if !strings.HasPrefix(l, "{") || !strings.HasSuffix(l, "}") {
@@ -26,7 +24,7 @@ func Breadcrumbs(lines []string) []parse.Breadcrumb {
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			continue
 		}
-		b := parse.Breadcrumb{}
+		b := Breadcrumb{}
 		msgKey := ""
 		for _, k := range []string{"msg", "message"} {
 			if v, ok := m[k].(string); ok {

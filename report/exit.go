@@ -9,7 +9,7 @@ import (
 // ExitCrash describes a child that died without a dump: kind exit for a
 // non-zero exit code, killed for a signal, oom for a SIGKILL when the
 // child's cgroup counted an OOM kill.
-func ExitCrash(e parse.Exit, oomKilled bool) *parse.Crash {
+func ExitCrash(e Exit, oomKilled bool) *parse.Crash {
 	c := &parse.Crash{Kind: parse.KindExit, Buckets: []parse.Bucket{}}
 	switch {
 	case e.Signal != nil && oomKilled && *e.Signal == "SIGKILL":

@@ -1,7 +1,7 @@
 // Package report assembles prodwrap's crash report: it turns what is known
 // when the child has exited — the parsed crash, the exit status, the
 // command, the log tail, the child binary's build information — into a
-// parse.Report (design.md, "The report").
+// Report (design.md, "The report").
 //
 // # Decisions
 //
@@ -39,7 +39,7 @@ type Input struct {
 	// Crash is the parsed dump; nil when there was none, and then the crash
 	// is made from Exit (kind exit, killed or oom).
 	Crash *parse.Crash
-	Exit  parse.Exit
+	Exit  Exit
 	// OOMKilled says the child's cgroup counted an OOM kill during the run.
 	OOMKilled bool
 
@@ -52,7 +52,7 @@ type Input struct {
 	OutputTruncated bool
 
 	Service, Environment, Release string
-	Build                         parse.Build
+	Build                         Build
 	Restart                       int
 
 	// Now, Hostname and NewID are injectable for tests; nil means the real
@@ -63,7 +63,7 @@ type Input struct {
 }
 
 // New assembles the report.
-func New(in Input) *parse.Report {
+func New(in Input) *Report {
 	now, hostname, newID := in.Now, in.Hostname, in.NewID
 	if now == nil {
 		now = time.Now
@@ -100,15 +100,15 @@ func New(in Input) *parse.Report {
 	if tail == nil {
 		tail = []string{}
 	}
-	r := &parse.Report{
-		Schema:          parse.Schema,
+	r := &Report{
+		Schema:          Schema,
 		ID:              newID(),
 		Time:            now().UTC(),
 		Service:         service,
 		Environment:     in.Environment,
 		Release:         release,
-		Host:            parse.Host{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH},
-		Command:         parse.Command{Path: in.Path, Args: MaskArgs(in.Args), PID: in.PID},
+		Host:            Host{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH},
+		Command:         Command{Path: in.Path, Args: MaskArgs(in.Args), PID: in.PID},
 		Build:           in.Build,
 		Exit:            in.Exit,
 		Crash:           crash,
@@ -125,7 +125,7 @@ func New(in Input) *parse.Report {
 	return r
 }
 
-func defaultRelease(b parse.Build) string {
+func defaultRelease(b Build) string {
 	switch {
 	case b.MainModule != "" && b.Version != "" && b.Version != "(devel)":
 		return b.MainModule + "@" + b.Version

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/prodwrap/prodwrap/internal/zoo"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
 )
@@ -115,82 +111,16 @@ func TestBreadcrumbsFromRealLoggers(t *testing.T) {
 	}
 }
 
-func TestReadBuild(t *testing.T) {
-	bin := zoo.Build(t, zoo.Plain)
-	b, err := report.ReadBuild(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.MainModule != "github.com/prodwrap/prodwrap" || !strings.HasPrefix(b.GoVersion, "go1.") {
-		t.Errorf("ReadBuild = %+v", b)
-	}
-	notGo := filepath.Join(t.TempDir(), "script")
-	os.WriteFile(notGo, []byte("#!/bin/sh\n"), 0o755)
-	if _, err := report.ReadBuild(notGo); err == nil || !strings.Contains(err.Error(), notGo) {
-		t.Errorf("ReadBuild of a shell script: %v, want an error naming the file", err)
-	}
-}
-
-// TestReadBuildVCS builds a program in a fresh git repository and reads
-// its revision, time and modified flag back.
-func TestReadBuildVCS(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git is not installed")
-	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/vcsdemo\n\ngo 1.26\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
-	run := func(name string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GOFLAGS=")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	run(git, "init", "-q")
-	run(git, "add", ".")
-	run(git, "commit", "-qm", "initial")
-	rev := run(git, "rev-parse", "HEAD")
-	bin := filepath.Join(dir, "demo")
-	run(zoo.GoTool(), "build", "-buildvcs=true", "-o", bin, ".")
-	b, err := report.ReadBuild(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.MainModule != "example.com/vcsdemo" || b.VCSRevision != rev || b.VCSTime == "" || b.VCSModified {
-		t.Errorf("ReadBuild = %+v, want revision %s, unmodified", b, rev)
-	}
-	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() { println() }\n"), 0o644)
-	run(zoo.GoTool(), "build", "-buildvcs=true", "-o", bin, ".")
-	if b, _ := report.ReadBuild(bin); !b.VCSModified {
-		t.Errorf("a build with uncommitted changes: vcs_modified = false")
-	}
-	// Go stamps a pseudo-version from the commit; the release names it.
-	r := report.New(report.Input{Build: b, Exit: parse.Exit{Code: 1}})
-	if r.Release != "example.com/vcsdemo@"+b.Version || !strings.Contains(b.Version, rev[:12]) {
-		t.Errorf("release = %q (version %q), want module@pseudo-version of %s", r.Release, b.Version, rev)
-	}
-	b.Version = ""
-	if r := report.New(report.Input{Build: b, Exit: parse.Exit{Code: 1}}); r.Release != rev {
-		t.Errorf("without a version, release = %q, want the revision %s", r.Release, rev)
-	}
-}
-
 func TestNewHasEveryContractField(t *testing.T) {
 	r := report.New(report.Input{
 		Crash:    crashOf(t, dumpA),
-		Exit:     parse.Exit{Code: 2, UptimeMS: 5},
+		Exit:     report.Exit{Code: 2, UptimeMS: 5},
 		Path:     "/srv/api",
 		Args:     []string{"--port", "8080", "--token", "t0k"},
 		PID:      1234,
 		Tail:     []string{"starting"},
 		Output:   []byte(dumpA),
-		Build:    parse.Build{MainModule: "example.com/api", Version: "v1.2.3"},
+		Build:    report.Build{MainModule: "example.com/api", Version: "v1.2.3"},
 		Now:      func() time.Time { return time.Date(2026, 11, 24, 10, 0, 0, 5, time.FixedZone("X", 3600)) },
 		Hostname: func() (string, error) { return "host-a", nil },
 		NewID:    func() string { return "id-1" },
@@ -223,52 +153,20 @@ func TestNewHasEveryContractField(t *testing.T) {
 func TestExitCrash(t *testing.T) {
 	kill, term := "SIGKILL", "SIGTERM"
 	tests := []struct {
-		exit parse.Exit
+		exit report.Exit
 		oom  bool
 		kind parse.Kind
 		msg  string
 	}{
-		{parse.Exit{Code: 3}, false, parse.KindExit, "exit status 3"},
-		{parse.Exit{Code: 143, Signal: &term}, false, parse.KindKilled, "killed by SIGTERM"},
-		{parse.Exit{Code: 137, Signal: &kill}, true, parse.KindOOM, "killed by the OOM killer (SIGKILL, the cgroup counted an OOM kill)"},
-		{parse.Exit{Code: 137, Signal: &kill}, false, parse.KindKilled, "killed by SIGKILL"},
+		{report.Exit{Code: 3}, false, parse.KindExit, "exit status 3"},
+		{report.Exit{Code: 143, Signal: &term}, false, parse.KindKilled, "killed by SIGTERM"},
+		{report.Exit{Code: 137, Signal: &kill}, true, parse.KindOOM, "killed by the OOM killer (SIGKILL, the cgroup counted an OOM kill)"},
+		{report.Exit{Code: 137, Signal: &kill}, false, parse.KindKilled, "killed by SIGKILL"},
 	}
 	for _, tt := range tests {
 		c := report.ExitCrash(tt.exit, tt.oom)
 		if c.Kind != tt.kind || c.Message != tt.msg {
 			t.Errorf("ExitCrash(%+v, %v) = %s %q, want %s %q", tt.exit, tt.oom, c.Kind, c.Message, tt.kind, tt.msg)
 		}
-	}
-}
-
-func TestCounterFiles(t *testing.T) {
-	tests := []struct {
-		name, cgroup string
-		want         []string
-	}{
-		{"v2", "0::/system.slice/api.service\n", []string{"/r/system.slice/api.service/memory.events"}},
-		{"v1", "4:memory:/process_api/x\n3:cpuset:/\n", []string{"/r/memory/process_api/x/memory.oom_control"}},
-		{"v1 with co-mounted controllers", "5:cpu,memory:/a\n", []string{"/r/memory/a/memory.oom_control"}},
-		{"hybrid: v2 first", "4:memory:/b\n0::/a\n", []string{"/r/a/memory.events", "/r/memory/b/memory.oom_control"}},
-		{"none", "3:cpuset:/\ngarbage\n", nil},
-	}
-	for _, tt := range tests {
-		got := report.CounterFiles("/r", []byte(tt.cgroup))
-		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
-			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
-func TestOOMKills(t *testing.T) {
-	n, err := report.OOMKills(0)
-	if err == report.ErrNoCgroup {
-		t.Skip("no memory cgroup counter visible here")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n < 0 {
-		t.Errorf("OOMKills = %d", n)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"os"
 
 	"github.com/prodwrap/prodwrap/config"
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 	"github.com/prodwrap/prodwrap/selfwrap"
 )
 
@@ -14,7 +14,7 @@ import (
 func ExampleMain() {
 	selfwrap.Main(selfwrap.Options{
 		Mode: selfwrap.Monitor,
-		OnReport: func(r *parse.Report) {
+		OnReport: func(r *report.Report) {
 			r.Tags = map[string]string{"team": "payments"}
 		},
 	})

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/prodwrap/prodwrap/config"
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 func TestParseStat(t *testing.T) {
@@ -224,8 +224,8 @@ func TestModeString(t *testing.T) {
 
 func TestWithWrapSetsTheFieldBeforeTheHook(t *testing.T) {
 	var seen string
-	rep := &parse.Report{}
-	withWrap(Monitor, func(r *parse.Report) { seen = r.Wrap })(rep)
+	rep := &report.Report{}
+	withWrap(Monitor, func(r *report.Report) { seen = r.Wrap })(rep)
 	if rep.Wrap != "monitor" || seen != "monitor" {
 		t.Errorf("wrap %q, the hook saw %q", rep.Wrap, seen)
 	}

@@ -161,7 +161,7 @@ func runMonitor(o Options, spec string) int {
 	flushed := deliv.FlushInBackground(nil) // earlier runs' reports, while the program runs
 
 	exe, _ := os.Executable()
-	build, _ := report.ReadBuild(exe)
+	build, _ := watch.ReadBuild(exe)
 	out := &headBuffer{max: report.MaxOutput}
 	crash := watch.ParseCrash(io.TeeReader(crashOutput(os.Stdin, stderrFatalLine), out), build, logger)
 	_, _ = io.Copy(out, os.Stdin) // what the parser left

@@ -7,7 +7,7 @@ import (
 	"github.com/mitchellh/panicwrap"
 
 	"github.com/prodwrap/prodwrap/config"
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // Mode is how a program is watched; see the package documentation for the
@@ -60,7 +60,7 @@ type Options struct {
 	// OnReport, when set, is called with each report before it is spooled,
 	// in the watcher or the monitor process: add Tags, change the service
 	// fields. A panic in it is logged and the report goes out as it was.
-	OnReport func(*parse.Report)
+	OnReport func(*report.Report)
 }
 
 // monitorEnv marks the monitor process; its value is the program's PID and
@@ -140,8 +140,8 @@ func loadConfig(o Options) (*config.Config, error) {
 }
 
 // withWrap sets the report's wrap field before the caller's hook runs.
-func withWrap(m Mode, hook func(*parse.Report)) func(*parse.Report) {
-	return func(r *parse.Report) {
+func withWrap(m Mode, hook func(*report.Report)) func(*report.Report) {
+	return func(r *report.Report) {
 		r.Wrap = m.String()
 		if hook != nil {
 			hook(r)

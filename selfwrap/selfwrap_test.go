@@ -13,8 +13,10 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/prodwrap/prodwrap/internal/reporttest"
 	"github.com/prodwrap/prodwrap/internal/testhelper"
 	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 	"github.com/prodwrap/prodwrap/selfwrap"
 )
 
@@ -100,7 +102,7 @@ func underPanicwrap(crash func()) int {
 
 func underSelfwrap(crash func()) int {
 	var kind string
-	role, status, err := selfwrap.Wrap(selfwrap.Options{OnReport: func(r *parse.Report) { kind = string(r.Crash.Kind) }})
+	role, status, err := selfwrap.Wrap(selfwrap.Options{OnReport: func(r *report.Report) { kind = string(r.Crash.Kind) }})
 	if err != nil {
 		return 1
 	}
@@ -173,7 +175,7 @@ func TestWrapReturnsTheProgramsStatusToTheWatcher(t *testing.T) {
 	if status != 0 || out != "program\nwatcher: the program exited 7\n" {
 		t.Errorf("status %d, stdout %q\n%s", status, out, stderr)
 	}
-	reports := testhelper.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
+	reports := reporttest.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
 	if len(reports) != 1 || reports[0].Crash.Kind != parse.KindExit || reports[0].Exit.Code != 7 || reports[0].Wrap != "reexec" {
 		t.Errorf("reports %+v", reports)
 	}
@@ -184,7 +186,7 @@ func TestMonitorReportsAndKeepsThePID(t *testing.T) {
 	if status != 2 {
 		t.Errorf("status %d, want 2", status)
 	}
-	reports := testhelper.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
+	reports := reporttest.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
 	if len(reports) != 1 {
 		t.Fatalf("%d reports", len(reports))
 	}

@@ -62,8 +62,8 @@ func runParse(args, _ []string, std stdio) int {
 	if *format == "text" {
 		err = parse.WriteText(std.out, crash)
 	} else {
-		rep := report.New(report.Input{Crash: crash, Exit: parse.Exit{Code: 2}})
-		rep.Host = parse.Host{} // the crash happened elsewhere: where, the input does not say
+		rep := report.New(report.Input{Crash: crash, Exit: report.Exit{Code: 2}})
+		rep.Host = report.Host{} // the crash happened elsewhere: where, the input does not say
 		err = writeJSON(std.out, rep)
 	}
 	if err != nil {

@@ -112,10 +112,10 @@ func runSend(args, env []string, std stdio) int {
 
 // reportFromInput accepts a saved report JSON as it is, or parses crash
 // output into a new report.
-func reportFromInput(data []byte, cfg *config.Config) (*parse.Report, error) {
+func reportFromInput(data []byte, cfg *config.Config) (*report.Report, error) {
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
-		var r parse.Report
-		if err := json.Unmarshal(t, &r); err == nil && r.Schema == parse.Schema && r.Crash != nil && r.ID != "" {
+		var r report.Report
+		if err := json.Unmarshal(t, &r); err == nil && r.Schema == report.Schema && r.Crash != nil && r.ID != "" {
 			return &r, nil
 		}
 	}
@@ -129,7 +129,7 @@ func reportFromInput(data []byte, cfg *config.Config) (*parse.Report, error) {
 	}
 	return report.New(report.Input{
 		Crash:       c,
-		Exit:        parse.Exit{Code: 2},
+		Exit:        report.Exit{Code: 2},
 		Output:      out,
 		Service:     cfg.Service.Name,
 		Environment: cfg.Service.Environment,

@@ -11,14 +11,14 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 	"github.com/prodwrap/prodwrap/selfwrap"
 )
 
 func main() {
 	selfwrap.Main(selfwrap.Options{
 		Mode: selfwrap.Monitor,
-		OnReport: func(r *parse.Report) {
+		OnReport: func(r *report.Report) {
 			r.Tags = map[string]string{"team": "examples"}
 		},
 	})

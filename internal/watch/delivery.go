@@ -12,7 +12,7 @@ import (
 	"github.com/prodwrap/prodwrap/config"
 	"github.com/prodwrap/prodwrap/metrics"
 	"github.com/prodwrap/prodwrap/notify"
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // Delivery is the spool and the sinks of a configuration.
@@ -112,7 +112,7 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 // Report delivers rep and writes the human summary to w: where the report
 // is (the file sink's file, else the spool entry, else the sinks that took
 // it). It returns nil when the report could not even be spooled.
-func (d *Delivery) Report(ctx context.Context, rep *parse.Report, w io.Writer) *notify.Outcome {
+func (d *Delivery) Report(ctx context.Context, rep *report.Report, w io.Writer) *notify.Outcome {
 	out, err := d.Dispatcher.Deliver(ctx, rep)
 	if err != nil {
 		d.log.Error("cannot spool the report; it is lost unless a sink takes it now", "err", err)

@@ -66,7 +66,7 @@ type Options struct {
 	// OnReport, when set, is called with each report before it is spooled;
 	// it may add tags or change the service fields. A panic in it is
 	// recovered and logged, and the report goes out as it is.
-	OnReport func(*parse.Report)
+	OnReport func(*report.Report)
 }
 
 // Run runs the command, once or again as the restart policy says, reports
@@ -121,7 +121,7 @@ func Run(o Options) (int, error) {
 	}
 	// The build information is read once, when the first report needs it:
 	// a clean exit never reads it, and the child's start does not wait for it.
-	w.build = sync.OnceValue(func() parse.Build { return readBuild(o.Path, logger) })
+	w.build = sync.OnceValue(func() report.Build { return readBuild(o.Path, logger) })
 	policy := newRestartPolicy(cfg, logger)
 	code := 0
 	for restart := 0; ; restart++ {
@@ -158,7 +158,7 @@ type watcher struct {
 	logger  *slog.Logger
 	deliv   *Delivery
 	signals []os.Signal
-	build   func() parse.Build
+	build   func() report.Build
 	metrics *metrics.Metrics // nil when off
 	// child is the last run's child, whose signals may still be caught.
 	child *supervise.Child
@@ -232,7 +232,7 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 	w.metrics.Started(time.Now())
 	// Read after the start, off the child's path: an OOM kill within these
 	// microseconds would be missed, not misattributed.
-	oomBefore, oomErr := report.OOMKills(0)
+	oomBefore, oomErr := supervise.OOMKills(0)
 	res, err := child.Wait()
 	if err != nil {
 		w.metrics.Exited("unknown")
@@ -264,7 +264,7 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 	crash := crashOf(res, build, logger)
 	oomKilled := false
 	if res.Signal == syscall.SIGKILL && oomErr == nil {
-		if n, err := report.OOMKills(0); err == nil && n > oomBefore {
+		if n, err := supervise.OOMKills(0); err == nil && n > oomBefore {
 			oomKilled = true
 		}
 	}
@@ -301,7 +301,7 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 // the human summary to summary. Delivery is bounded by the configured
 // deadline and cut short by SIGTERM or SIGINT: what is not delivered stays
 // spooled for the next run or `prodwrap flush`.
-func Deliver(d *Delivery, rep *parse.Report, onReport func(*parse.Report), summary io.Writer, logger *slog.Logger) *notify.Outcome {
+func Deliver(d *Delivery, rep *report.Report, onReport func(*report.Report), summary io.Writer, logger *slog.Logger) *notify.Outcome {
 	callOnReport(onReport, rep, logger)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -309,7 +309,7 @@ func Deliver(d *Delivery, rep *parse.Report, onReport func(*parse.Report), summa
 }
 
 // callOnReport hands rep to onReport, when set; a panic there is logged.
-func callOnReport(onReport func(*parse.Report), rep *parse.Report, logger *slog.Logger) {
+func callOnReport(onReport func(*report.Report), rep *report.Report, logger *slog.Logger) {
 	if onReport == nil {
 		return
 	}
@@ -328,7 +328,7 @@ func (w *watcher) writeTextfile() {
 }
 
 // crashOf parses the tail and the dump; nil when they hold no crash.
-func crashOf(res *supervise.Result, build parse.Build, logger *slog.Logger) *parse.Crash {
+func crashOf(res *supervise.Result, build report.Build, logger *slog.Logger) *parse.Crash {
 	if res.Dump == nil && len(res.Tail) == 0 {
 		return nil
 	}
@@ -352,7 +352,7 @@ func crashOf(res *supervise.Result, build parse.Build, logger *slog.Logger) *par
 // main module decides which frames are the program's own); nil when the
 // output holds no crash or cannot be parsed (logged: the exit is still
 // reported).
-func ParseCrash(in io.Reader, build parse.Build, logger *slog.Logger) *parse.Crash {
+func ParseCrash(in io.Reader, build report.Build, logger *slog.Logger) *parse.Crash {
 	opts := parse.DefaultOptions()
 	opts.MainModule = build.MainModule
 	c, err := parse.Parse(in, opts)
@@ -367,14 +367,14 @@ func ParseCrash(in io.Reader, build parse.Build, logger *slog.Logger) *parse.Cra
 }
 
 // ExitOf is the report's exit section for a child's result.
-func ExitOf(res *supervise.Result) parse.Exit {
+func ExitOf(res *supervise.Result) report.Exit {
 	return Exit(res.ExitCode, res.Signal, res.CoreDumped, res.Uptime())
 }
 
 // Exit is the report's exit section: the status, the signal that ended the
 // process (0 for none), whether it dumped core, and how long it ran.
-func Exit(code int, sig syscall.Signal, coreDumped bool, uptime time.Duration) parse.Exit {
-	e := parse.Exit{Code: code, CoreDumped: coreDumped, UptimeMS: uptime.Milliseconds()}
+func Exit(code int, sig syscall.Signal, coreDumped bool, uptime time.Duration) report.Exit {
+	e := report.Exit{Code: code, CoreDumped: coreDumped, UptimeMS: uptime.Milliseconds()}
 	if sig != 0 {
 		name := unix.SignalName(sig)
 		e.Signal = &name
@@ -385,12 +385,12 @@ func Exit(code int, sig syscall.Signal, coreDumped bool, uptime time.Duration) p
 
 // readBuild reads the child binary's build information; a program that is
 // not a Go binary (a shell script) simply has none.
-func readBuild(path string, logger *slog.Logger) parse.Build {
+func readBuild(path string, logger *slog.Logger) report.Build {
 	resolved, err := exec.LookPath(path)
 	if err != nil {
-		return parse.Build{}
+		return report.Build{}
 	}
-	b, err := report.ReadBuild(resolved)
+	b, err := ReadBuild(resolved)
 	if err != nil {
 		logger.Debug("no Go build information in the command", "path", resolved, "err", err)
 	}

@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/prodwrap/prodwrap/config"
-	"github.com/prodwrap/prodwrap/internal/testhelper"
+	"github.com/prodwrap/prodwrap/internal/reporttest"
 	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // runShell runs sh -c script under watch.Run with a fresh spool and stderr
 // in a file, and returns the status, stderr and the file sink's reports.
-func runShell(t *testing.T, script string, onReport func(*parse.Report)) (int, string, []*parse.Report) {
+func runShell(t *testing.T, script string, onReport func(*report.Report)) (int, string, []*report.Report) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
@@ -39,7 +40,7 @@ func runShell(t *testing.T, script string, onReport func(*parse.Report)) (int, s
 		t.Fatal(err)
 	}
 	out, _ := os.ReadFile(stderr.Name())
-	reps := testhelper.Reports(t, filepath.Join(cfg.Spool.Dir, "reports"))
+	reps := reporttest.Reports(t, filepath.Join(cfg.Spool.Dir, "reports"))
 	return code, string(out), reps
 }
 
@@ -64,7 +65,7 @@ func TestRunCleanExitIsNotReported(t *testing.T) {
 }
 
 func TestOnReportAddsTags(t *testing.T) {
-	code, _, reps := runShell(t, "exit 3", func(r *parse.Report) { r.Tags = map[string]string{"team": "payments"} })
+	code, _, reps := runShell(t, "exit 3", func(r *report.Report) { r.Tags = map[string]string{"team": "payments"} })
 	if code != 3 || len(reps) != 1 || reps[0].Tags["team"] != "payments" || reps[0].Crash.Kind != parse.KindExit {
 		t.Errorf("status %d, reports %+v", code, reps)
 	}
@@ -72,7 +73,7 @@ func TestOnReportAddsTags(t *testing.T) {
 
 // A panicking hook is a bug of the program's; the report goes out as it was.
 func TestOnReportPanicStillReports(t *testing.T) {
-	code, stderr, reps := runShell(t, "kill -TERM $$", func(*parse.Report) { panic("hook bug") })
+	code, stderr, reps := runShell(t, "kill -TERM $$", func(*report.Report) { panic("hook bug") })
 	if code != 143 || len(reps) != 1 || reps[0].Crash.Kind != parse.KindKilled {
 		t.Fatalf("status %d, %d reports", code, len(reps))
 	}
@@ -104,7 +105,7 @@ func TestSignalAfterExitIsHeldAndEndsRestarts(t *testing.T) {
 		Args:   []string{"-c", "exit 3"},
 		Env:    []string{"PATH=/usr/bin:/bin"},
 		Stderr: stderr,
-		OnReport: func(*parse.Report) {
+		OnReport: func(*report.Report) {
 			hooks++
 			// probe gets the SIGTERM in the same os/signal delivery as
 			// prodwrap's catcher; without the catcher, probe alone would
@@ -122,7 +123,7 @@ func TestSignalAfterExitIsHeldAndEndsRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _ := os.ReadFile(stderr.Name())
-	reps := testhelper.Reports(t, filepath.Join(cfg.Spool.Dir, "reports"))
+	reps := reporttest.Reports(t, filepath.Join(cfg.Spool.Dir, "reports"))
 	if code != 3 || hooks != 1 || len(reps) != 1 {
 		t.Fatalf("status %d, %d hook calls, %d reports; want 3, 1, 1 (no restart)\n%s", code, hooks, len(reps), out)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/mitchellh/panicwrap"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 	"github.com/prodwrap/prodwrap/selfwrap"
 )
 
@@ -23,7 +23,7 @@ func init() {
 		}
 		selfwrap.Main(selfwrap.Options{
 			Mode:     mode,
-			OnReport: func(r *parse.Report) { r.Tags = map[string]string{"zoo": "selfwrap"} },
+			OnReport: func(r *report.Report) { r.Tags = map[string]string{"zoo": "selfwrap"} },
 		})
 		fmt.Fprintf(os.Stderr, "zoo: pid=%d\n", os.Getpid())
 	}

@@ -1,4 +1,4 @@
-package report
+package supervise
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 
 // ErrNoCgroup is returned by OOMKills where no memory cgroup counter is
 // visible.
-var ErrNoCgroup = errors.New("report: no memory cgroup OOM counter visible")
+var ErrNoCgroup = errors.New("supervise: no memory cgroup OOM counter visible")
 
 // cgroupRoot is where the cgroup file systems are mounted.
 const cgroupRoot = "/sys/fs/cgroup"

@@ -1,19 +1,19 @@
-package report
+package watch
 
 import (
 	"debug/buildinfo"
 	"fmt"
 
-	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // ReadBuild reads the Go build information embedded in the binary at path.
-func ReadBuild(path string) (parse.Build, error) {
+func ReadBuild(path string) (report.Build, error) {
 	bi, err := buildinfo.ReadFile(path)
 	if err != nil {
-		return parse.Build{}, fmt.Errorf("read build info of %s: %w", path, err)
+		return report.Build{}, fmt.Errorf("read build info of %s: %w", path, err)
 	}
-	b := parse.Build{GoVersion: bi.GoVersion, MainModule: bi.Main.Path, Version: bi.Main.Version}
+	b := report.Build{GoVersion: bi.GoVersion, MainModule: bi.Main.Path, Version: bi.Main.Version}
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
