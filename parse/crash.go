@@ -49,6 +49,13 @@ type Crash struct {
 	// Truncated is true when the input was cut (a cap was hit, the last line
 	// was incomplete, frames were elided by the runtime or by a cap).
 	Truncated bool `json:"truncated"`
+	// Start is the byte offset in the input of the first line of the dump
+	// this Crash describes (the last one, see design.md): its header, the
+	// "runtime: " lines printed just before it, the "====" line that opens
+	// a race report, or the log prefix of that line. input[Start:] is the
+	// dump. For a dump that began in the middle of a line, after a log line
+	// without its newline, Start is where the header begins in that line.
+	Start int64 `json:"-"`
 }
 
 // Signal is a signal the runtime reported.

@@ -1,5 +1,7 @@
-// Package parse turns a Go program's crash output into a typed Crash, and
-// defines Report, the crash report every other package of prodwrap shares.
+// Package parse turns a Go program's crash output into a typed Crash: what
+// the runtime printed about how the program died, and where in the input
+// the dump that says so starts (Crash.Start). The report built from it lives
+// in package report.
 //
 // It is pure: bytes in, values out. No exec, network, clock or file system;
 // the only I/O is the io.Reader it is given.

@@ -97,8 +97,11 @@ const (
 func Parse(r io.Reader, opts Options) (*Crash, error) {
 	p := newParser(opts.withDefaults())
 	br := bufio.NewReaderSize(r, 64<<10)
+	var pos int64 // offset in the input of the next line
 	for {
 		line, err := br.ReadSlice('\n')
+		p.lineStart = pos
+		pos += int64(len(line))
 		switch {
 		case err == nil:
 			p.feed(line[:len(line)-1], false)
@@ -106,8 +109,8 @@ func Parse(r io.Reader, opts Options) (*Crash, error) {
 			p.feed(line, true)
 			// Skip what is left of the line beyond the buffer.
 			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
-				p.skipped = true
+				line, err = br.ReadSlice('\n')
+				pos += int64(len(line))
 			}
 			if err != nil && !errors.Is(err, io.EOF) {
 				return nil, fmt.Errorf("parse: read: %w", err)
@@ -132,8 +135,12 @@ type parser struct {
 	opts Options
 	seed maphash.Seed
 
-	long    []byte // a line longer than the reader's buffer, kept to MaxLine
-	skipped bool
+	long []byte // a line longer than the reader's buffer, kept to MaxLine
+
+	// lineStart is the offset in the input of the line being read;
+	// runtimeStart that of the first of runtimeL; sepStart that of the
+	// previous line when it was a race report's "====" separator, else -1.
+	lineStart, runtimeStart, sepStart int64
 
 	truncatedLast bool
 
@@ -145,7 +152,7 @@ type parser struct {
 }
 
 func newParser(o Options) *parser {
-	return &parser{opts: o, seed: maphash.MakeSeed()}
+	return &parser{opts: o, seed: maphash.MakeSeed(), sepStart: -1}
 }
 
 // feed takes one line without its newline. partial is true when the line
@@ -166,7 +173,6 @@ func (p *parser) endLongLine() {
 	p.markTruncated()
 	p.line(p.long)
 	p.long = p.long[:0]
-	p.skipped = false
 }
 
 func (p *parser) markTruncated() {
@@ -178,7 +184,14 @@ func (p *parser) markTruncated() {
 // line handles one line of input.
 func (p *parser) line(raw []byte) {
 	l := bytes.TrimSuffix(raw, []byte{'\r'})
+	n := len(l)
 	l = stripPrefix(l)
+	textStart := p.lineStart + int64(n-len(l)) // where l starts in the input
+	prevSep := p.sepStart
+	p.sepStart = -1
+	if bytes.HasPrefix(l, prefixRaceEnd) {
+		p.sepStart = p.lineStart
+	}
 	d := p.cur
 
 	if d != nil && d.race != nil {
@@ -187,17 +200,24 @@ func (p *parser) line(raw []byte) {
 	}
 	switch {
 	case bytes.HasPrefix(l, prefixPanic):
-		p.startDump(KindPanic, l[len(prefixPanic):], false)
+		p.startDump(KindPanic, l[len(prefixPanic):], false, p.lineStart)
 		return
 	case bytes.HasPrefix(l, prefixFatal):
-		p.startDump(KindFatalError, l[len(prefixFatal):], false)
+		p.startDump(KindFatalError, l[len(prefixFatal):], false, p.lineStart)
 		return
 	case bytes.HasPrefix(l, prefixRace):
-		p.startRace()
+		start := p.lineStart
+		if prevSep >= 0 {
+			start = prevSep
+		}
+		p.startRace(start)
 		return
 	case bytes.HasPrefix(l, prefixRuntime):
 		if d != nil && d.phase == phaseHeader {
 			return // "runtime: sp=..." detail inside a dump's header
+		}
+		if len(p.runtimeL) == 0 {
+			p.runtimeStart = p.lineStart
 		}
 		if len(p.runtimeL) < maxRuntimeLines {
 			p.runtimeL = append(p.runtimeL, string(l))
@@ -211,7 +231,7 @@ func (p *parser) line(raw []byte) {
 	p.runtimeL = p.runtimeL[:0]
 
 	if d == nil {
-		p.midLineHeader(l)
+		p.midLineHeader(l, textStart)
 		return
 	}
 	if id, inner, ok := goroutineHeader(l); ok {
@@ -230,7 +250,7 @@ func (p *parser) line(raw []byte) {
 		if !d.confirmed {
 			return
 		}
-		p.midLineHeader(l)
+		p.midLineHeader(l, textStart)
 	}
 }
 
@@ -248,25 +268,31 @@ func isSignalReport(l []byte) bool {
 
 // midLineHeader looks for a dump that starts in the middle of a line, after
 // a log line without its newline. Such a header must be confirmed by what
-// follows.
-func (p *parser) midLineHeader(l []byte) {
+// follows. start is where l begins in the input.
+func (p *parser) midLineHeader(l []byte, start int64) {
 	for _, h := range [][]byte{prefixPanic, prefixFatal} {
 		if i := bytes.Index(l, h); i > 0 {
 			kind := KindPanic
 			if h[0] == 'f' {
 				kind = KindFatalError
 			}
-			p.startDump(kind, l[i+len(h):], true)
+			p.startDump(kind, l[i+len(h):], true, start+int64(i))
 			return
 		}
 	}
 }
 
-// startDump begins a new dump; the one being read ends.
-func (p *parser) startDump(kind Kind, msg []byte, midLine bool) {
+// startDump begins a new dump whose header line starts at offset start; the
+// one being read ends. The "runtime: " lines just before the header belong
+// to the dump, which then starts at the first of them.
+func (p *parser) startDump(kind Kind, msg []byte, midLine bool, start int64) {
 	pre := p.runtimeL
+	if len(pre) > 0 && !midLine {
+		start = p.runtimeStart
+	}
 	p.endCur()
 	d := newDump(p, kind)
+	d.crash.Start = start
 	d.midLine = midLine
 	d.runtimeLines = append(d.runtimeLines, pre...)
 	p.runtimeL = p.runtimeL[:0]
@@ -293,16 +319,20 @@ func (p *parser) signalReport(name, l []byte) {
 		kind = KindSigquit
 	}
 	d = newDump(p, kind)
+	d.crash.Start = p.lineStart
 	d.crash.Message = string(l[len(name)+2:])
 	d.crash.Signal = &Signal{Name: string(name)}
 	d.confirmed = false
 	p.cur = d
 }
 
-func (p *parser) startRace() {
+// startRace begins a race report whose first line starts at offset start.
+// Consecutive reports make one dump, which starts at the first.
+func (p *parser) startRace(start int64) {
 	if p.cur == nil || p.cur.crash.Kind != KindRace {
 		p.endCur()
 		p.cur = newDump(p, KindRace)
+		p.cur.crash.Start = start
 		p.cur.crash.Message = "data race"
 	}
 	p.cur.race = &Race{}
