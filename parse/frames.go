@@ -26,12 +26,69 @@ func packageOf(fn []byte) string {
 	return pkg
 }
 
-// IsRuntimeFrame reports whether a frame is the runtime's own machinery:
-// the panic(...) frame and the packages runtime and internal/runtime/...
-// (gopanic, panicmem, sigpanic, throw, fatal, map and channel internals).
-// top_frame, origin and culprit skip them.
+// IsRuntimeFrame reports whether a frame is the runtime's own machinery,
+// which top_frame, origin and culprit skip:
+//
+//   - the panic(...) frame and the packages runtime and internal/runtime/...
+//     (gopanic, panicmem, sigpanic, throw, fatal, map and channel internals);
+//   - the runtime's throw and fatal under the names other packages give
+//     them with go:linkname: sync.throw (Go 1.9+), sync.fatal (Go 1.23),
+//     internal/sync.throw and internal/sync.fatal (Go 1.24+; their bodies
+//     are runtime/panic.go sync_throw, sync_fatal, internal_sync_fatal);
+//   - any other standard-library function whose body the runtime provides:
+//     its file is GOROOT's src/runtime/*.go (runtime/linkname'd functions,
+//     printed with the runtime's file: "runtime/panic.go" with -trimpath);
+//   - gccgo's runtime: files under libgo's runtime (libgo/go/runtime/*.go,
+//     gcc 7+; libgo/runtime/*.c before), and its C entry points printed
+//     without a package, __go_* (__go_panic, __go_runtime_error),
+//     runtime_* (runtime_sighandler), __morestack.
 func IsRuntimeFrame(f Frame) bool {
-	return f.Function == "panic" || f.Package == "runtime" || strings.HasPrefix(f.Package, "internal/runtime/")
+	switch {
+	case f.Function == "panic", f.Package == "runtime", strings.HasPrefix(f.Package, "internal/runtime/"):
+		return true
+	case f.Package == "sync" || f.Package == "internal/sync":
+		name := f.Function[len(f.Package)+1:]
+		if name == "throw" || name == "fatal" {
+			return true
+		}
+	case f.Package == "":
+		if strings.HasPrefix(f.Function, "__go_") || strings.HasPrefix(f.Function, "runtime_") || strings.HasPrefix(f.Function, "__morestack") {
+			return true
+		}
+	}
+	if strings.Contains(f.File, "libgo/go/runtime/") || strings.Contains(f.File, "libgo/runtime/") {
+		return true
+	}
+	return isRuntimeFile(f.File) && f.Package != "main" && f.Package != "" && !strings.Contains(firstElem(f.Package), ".")
+}
+
+// isRuntimeFile reports whether file is a file of GOROOT's src/runtime
+// itself (not of runtime/debug, runtime/pprof, ...): /usr/local/go/src/runtime/panic.go,
+// or runtime/panic.go as -trimpath prints it.
+func isRuntimeFile(file string) bool {
+	rest := ""
+	if i := strings.LastIndex(file, "/src/runtime/"); i >= 0 {
+		rest = file[i+len("/src/runtime/"):]
+	} else if r, ok := strings.CutPrefix(file, "runtime/"); ok {
+		rest = r
+	} else {
+		return false
+	}
+	return rest != "" && !strings.ContainsRune(rest, '/')
+}
+
+func firstElem(pkg string) string {
+	first, _, _ := strings.Cut(pkg, "/")
+	return first
+}
+
+// isCgoGenerated reports whether a frame is code cmd/cgo generated: the
+// main._Cfunc_* wrappers (and _Cgo_*, _cgo_*) in _cgo_gotypes.go
+// (cmd/cgo/out.go writes them there). The Go function that called C is
+// the program's line, not the wrapper.
+func isCgoGenerated(f Frame) bool {
+	return strings.HasSuffix(f.File, "_cgo_gotypes.go") || strings.Contains(f.Function, "._Cfunc_") ||
+		strings.Contains(f.Function, "._Cgo_") || strings.Contains(f.Function, "._cgo_")
 }
 
 func isPanicFrame(f Frame) bool {
@@ -86,7 +143,7 @@ func ref(f Frame) *FrameRef { return &FrameRef{Function: f.Function, File: f.Fil
 // path element) when GOROOT is unknown.
 func inAppFunc(mainModule, goroot string) func(Frame) bool {
 	return func(f Frame) bool {
-		if IsRuntimeFrame(f) || f.Function == "" {
+		if IsRuntimeFrame(f) || f.Function == "" || isCgoGenerated(f) {
 			return false
 		}
 		if mainModule != "" {

@@ -80,6 +80,10 @@ func (o Options) withDefaults() Options {
 // program's log is not).
 const maxNoise = 2
 
+// maxContLines bounds the unindented lines taken as the rest of a panic
+// value.
+const maxContLines = 64
+
 // maxRuntimeLines bounds the "runtime: " lines kept before a fatal error.
 const maxRuntimeLines = 16
 
@@ -144,6 +148,12 @@ type parser struct {
 
 	truncatedLast bool
 
+	// rtStack is the offset of a "runtime stack:" section read with no
+	// dump open (its header lost), -1 when none; rtGrowing is true when
+	// that section shows the runtime growing a stack.
+	rtStack   int64
+	rtGrowing bool
+
 	cur      *dumpState // the dump being read
 	best     *dumpState // the last dump that counts, once cur ends
 	runtimeL []string   // "runtime: " lines waiting for their fatal error
@@ -152,7 +162,7 @@ type parser struct {
 }
 
 func newParser(o Options) *parser {
-	return &parser{opts: o, seed: maphash.MakeSeed(), sepStart: -1}
+	return &parser{opts: o, seed: maphash.MakeSeed(), sepStart: -1, rtStack: -1}
 }
 
 // feed takes one line without its newline. partial is true when the line
@@ -186,6 +196,7 @@ func (p *parser) line(raw []byte) {
 	l := bytes.TrimSuffix(raw, []byte{'\r'})
 	n := len(l)
 	l = stripPrefix(l)
+	l = stripEcho(l)
 	textStart := p.lineStart + int64(n-len(l)) // where l starts in the input
 	prevSep := p.sepStart
 	p.sepStart = -1
@@ -228,9 +239,37 @@ func (p *parser) line(raw []byte) {
 		p.signalReport(name, l)
 		return
 	}
+	if code, info, ok := exceptionHeader(l); ok {
+		p.exception(code, info)
+		return
+	}
+	if len(p.runtimeL) > 0 {
+		p.inferFromRuntimeLines()
+		d = p.cur
+	}
 	p.runtimeL = p.runtimeL[:0]
 
 	if d == nil {
+		if kind, msg, ok := cutHeader(l); ok {
+			p.startDump(kind, msg, false, p.lineStart).weak = true
+			return
+		}
+		if id, inner, ok := goroutineHeader(l); ok {
+			// A goroutine with no header before it: the header was lost,
+			// or the stack was logged (debug.Stack); see headless.
+			d = newDump(p, KindStackOverflow)
+			d.crash.Start = p.lineStart
+			if p.rtStack >= 0 {
+				d.crash.Start = p.rtStack
+			}
+			d.headless, d.weak, d.growing = true, true, p.rtGrowing
+			p.rtStack, p.rtGrowing = -1, false
+			p.cur = d
+			d.startGoroutine(p, id, inner)
+			d.confirmed = false
+			return
+		}
+		p.headlessRuntimeStack(l)
 		p.midLineHeader(l, textStart)
 		return
 	}
@@ -244,7 +283,7 @@ func (p *parser) line(raw []byte) {
 	}
 	if !d.body(p, l) {
 		d.noise++
-		if d.noise > maxNoise && !d.confirmed {
+		if d.noise > maxNoise && !d.confirmed || d.headless && d.phase != phaseGoroutine {
 			p.dropCur()
 		}
 		if !d.confirmed {
@@ -282,10 +321,92 @@ func (p *parser) midLineHeader(l []byte, start int64) {
 	}
 }
 
+// headlessRuntimeStack follows a "runtime stack:" section (the system
+// stack of a throw, runtime/panic.go fatalthrow → traceback of g0) read
+// while no dump is open.
+func (p *parser) headlessRuntimeStack(l []byte) {
+	switch {
+	case bytes.Equal(l, prefixRuntimeStk):
+		p.rtStack, p.rtGrowing = p.lineStart, false
+	case p.rtStack < 0, len(l) == 0:
+	default:
+		if fn, _, ok := funcLine(l); ok {
+			if isGrowing(fn) {
+				p.rtGrowing = true
+			}
+			return
+		}
+		if _, _, _, ok := fileLine(l); !ok {
+			p.rtStack, p.rtGrowing = -1, false
+		}
+	}
+}
+
+func isGrowing(fn []byte) bool {
+	switch string(fn) {
+	case "runtime.morestack", "runtime.newstack", "runtime.morestack_noctxt", "__morestack":
+		return true
+	}
+	return false
+}
+
+// stripEcho removes a terminal's echo of the key that sent the signal
+// ("^\\SIGQUIT: quit" after Ctrl-\\, "^CSIGINT"), when a header follows.
+func stripEcho(l []byte) []byte {
+	if len(l) > 8 && l[0] == '^' && '@' <= l[1] && l[1] <= '_' && StartsHeader(l[2:]) {
+		return l[2:]
+	}
+	return l
+}
+
+// cutHeader matches a header whose first bytes a log pipeline cut off
+// ("error: unexpected signal during runtime execution", "nic: boom"): a
+// line that begins with the end, five bytes or more, of "fatal error: " or
+// "panic: ". Such a header counts only when confirmed.
+func cutHeader(l []byte) (Kind, []byte, bool) {
+	for _, h := range [][]byte{prefixFatal, prefixPanic} {
+		for i := 1; i <= len(h)-5; i++ {
+			if bytes.HasPrefix(l, h[i:]) {
+				kind := KindFatalError
+				if h[0] == 'p' {
+					kind = KindPanic
+				}
+				return kind, l[len(h)-i:], true
+			}
+		}
+	}
+	return "", nil, false
+}
+
+// inferFromRuntimeLines starts a dump from the "runtime: " lines the
+// runtime prints just before it throws, when the "fatal error: " line that
+// follows them was lost. Such a dump counts only when confirmed.
+//
+//	Signature: runtime: goroutine stack exceeds 1000000000-byte limit (runtime/stack.go newstack, Go 1.2+, then throw("stack overflow"))
+//	Signature: runtime: out of memory: cannot allocate 8192-byte block (… in use) (runtime/mheap.go, Go 1.11+; malloc.go before, then throw("out of memory"))
+func (p *parser) inferFromRuntimeLines() {
+	if p.cur != nil && p.cur.phase == phaseHeader {
+		return
+	}
+	for _, l := range p.runtimeL {
+		var msg string // what throw printed after them
+		switch {
+		case strings.HasPrefix(l, "runtime: goroutine stack exceeds "):
+			msg = "stack overflow"
+		case strings.HasPrefix(l, "runtime: out of memory: cannot allocate "):
+			msg = "out of memory"
+		default:
+			continue
+		}
+		p.startDump(KindFatalError, []byte(msg), false, 0).weak = true
+		return
+	}
+}
+
 // startDump begins a new dump whose header line starts at offset start; the
 // one being read ends. The "runtime: " lines just before the header belong
 // to the dump, which then starts at the first of them.
-func (p *parser) startDump(kind Kind, msg []byte, midLine bool, start int64) {
+func (p *parser) startDump(kind Kind, msg []byte, midLine bool, start int64) *dumpState {
 	pre := p.runtimeL
 	if len(pre) > 0 && !midLine {
 		start = p.runtimeStart
@@ -298,11 +419,12 @@ func (p *parser) startDump(kind Kind, msg []byte, midLine bool, start int64) {
 	p.runtimeL = p.runtimeL[:0]
 	d.setHeader(p, msg)
 	p.cur = d
+	return d
 }
 
 func (p *parser) signalReport(name, l []byte) {
 	d := p.cur
-	if string(name) != "SIGQUIT" && d != nil && d.race == nil && (d.crash.Kind == KindPanic || d.crash.Kind == KindFatalError ||
+	if string(name) != "SIGQUIT" && d != nil && d.race == nil && d.confirmed && (d.crash.Kind == KindPanic || d.crash.Kind == KindFatalError ||
 		d.crash.Kind == KindTimeout || d.crash.Kind == KindStackOverflow || d.crash.Kind == KindOOM || d.crash.Kind == KindDeadlock) {
 		// GOTRACEBACK=crash: the runtime aborts after printing the dump.
 		d.finishGoroutine(p)
@@ -326,6 +448,33 @@ func (p *parser) signalReport(name, l []byte) {
 	p.cur = d
 }
 
+// exception starts the report the runtime prints for a Windows exception
+// that no goroutine could turn into a panic (in external code, a cgo or
+// syscall callee), runtime/signal_windows.go winthrow (Go 1.11+; before,
+// signal_windows_amd64.c printed the same lines):
+//
+//	Exception 0xc0000005 0x8 0x0 0x0
+//	PC=0x0
+//	signal arrived during external code execution
+//
+//	(the faulting goroutine's frames, with no goroutine header)
+//	goroutine 2 [...]: (the others, tracebackothers)
+//	rax     0x0 (registers, dumpregs)
+//
+// The first word is the exception code, then ExceptionInformation[0] (for
+// an access violation: 0 read, 1 write, 8 execute) and [1] (the address),
+// then the PC.
+func (p *parser) exception(code []byte, info [3][]byte) {
+	p.endCur()
+	d := newDump(p, KindSignal)
+	d.crash.Start = p.lineStart
+	name, desc := windowsException(string(code))
+	d.crash.Message = desc
+	d.crash.Signal = &Signal{Name: name, Code: string(info[0]), Addr: string(info[1]), PC: string(info[2])}
+	d.implicitG = true
+	p.cur = d
+}
+
 // startRace begins a race report whose first line starts at offset start.
 // Consecutive reports make one dump, which starts at the first.
 func (p *parser) startRace(start int64) {
@@ -341,7 +490,7 @@ func (p *parser) startRace(start int64) {
 
 func (p *parser) raceLine(l []byte) {
 	d := p.cur
-	t := bytes.TrimLeft(l, " \t")
+	t, _ := trimIndent(l)
 	switch {
 	case bytes.HasPrefix(l, prefixRaceEnd):
 		if len(p.races) < p.opts.MaxRaces {
@@ -349,10 +498,11 @@ func (p *parser) raceLine(l []byte) {
 		} else {
 			p.raceCut = true
 		}
-		if d.crash.Goroutine == nil && len(d.race.Accesses) > 0 {
-			a := d.race.Accesses[0]
-			d.crash.Goroutine = &Goroutine{ID: a.Goroutine, State: "running", Frames: a.Frames}
-			d.crash.Message = "data race: " + raceSummary(a)
+		if d.crash.Goroutine == nil {
+			if g, msg := raceGoroutine(*d.race); g != nil {
+				d.crash.Goroutine = g
+				d.crash.Message = msg
+			}
 		}
 		d.crash.Goroutines = max(d.crash.Goroutines, 0)
 		d.race = nil
@@ -387,11 +537,31 @@ func (p *parser) raceLine(l []byte) {
 	}
 }
 
-func raceSummary(a RaceAccess) string {
-	if a.Addr == "" {
-		return a.Op
+// raceGoroutine is the goroutine a race report is about: the one of its
+// first access (not a "created at" block), with created_by from the
+// report's "Goroutine N (running) created at:" block for it, whose first
+// frame is the function that ran the go statement. It returns the
+// message, "data race: write at 0x… by goroutine 7" ("write by goroutine 7"
+// before Go 1.6, whose reports print no address).
+func raceGoroutine(r Race) (*Goroutine, string) {
+	for _, a := range r.Accesses {
+		if a.Op == "created" {
+			continue
+		}
+		g := &Goroutine{ID: a.Goroutine, State: "running", Frames: a.Frames}
+		for _, c := range r.Accesses {
+			if c.Op == "created" && c.Goroutine == a.Goroutine && len(c.Frames) > 0 {
+				f := c.Frames[0]
+				g.CreatedBy = &CreatedBy{Function: f.Function, File: f.File, Line: f.Line}
+				break
+			}
+		}
+		if a.Addr == "" {
+			return g, fmt.Sprintf("data race: %s by goroutine %d", a.Op, a.Goroutine)
+		}
+		return g, fmt.Sprintf("data race: %s at %s by goroutine %d", a.Op, a.Addr, a.Goroutine)
 	}
-	return fmt.Sprintf("%s at %s by goroutine %d", a.Op, a.Addr, a.Goroutine)
+	return nil, ""
 }
 
 // endCur ends the dump being read: it becomes the result if it counts.
@@ -402,9 +572,19 @@ func (p *parser) endCur() {
 	}
 	d.finishGoroutine(p)
 	p.cur = nil
-	if d.confirmed || (!d.midLine && d.noise <= maxNoise) {
+	if d.confirmed || (!d.midLine && !d.weak && d.noise <= maxNoise && !needsGoroutine(d.crash.Kind)) {
 		p.best = d
 	}
+}
+
+// needsGoroutine tells the kinds whose header alone is a log line: the
+// runtime follows "panic: " with the panicking goroutine (runtime/panic.go
+// fatalpanic → dopanic_m prints it at every GOTRACEBACK level but none), so
+// a bare "panic: " line and an exit status of 1 are a program's own
+// message. A fatal error may have none ("no goroutines (main called
+// runtime.Goexit) - deadlock!").
+func needsGoroutine(k Kind) bool {
+	return k == KindPanic || k == KindTimeout
 }
 
 // dropCur forgets the dump being read: it was a log line.
@@ -443,6 +623,11 @@ type dumpState struct {
 	phase        int
 	confirmed    bool
 	midLine      bool
+	weak         bool // an inferred or cut header: counts only when confirmed
+	headless     bool // no header: kept only when the first stack says what happened
+	growing      bool // a runtime stack before the headless goroutine grew a stack
+	implicitG    bool // the crashing goroutine's frames come without a header (Windows)
+	contLines    int  // unindented lines of a multi-line panic value (Go ≤ 1.21)
 	noise        int
 	msgDone      bool // the header's blank line was seen
 	inSignalTail bool
@@ -589,13 +774,22 @@ func (d *dumpState) headerLine(p *parser, l []byte) bool {
 		d.confirmed = true
 		return true
 	case bytes.HasPrefix(l, prefixCgoSignal):
-		d.crash.Message += " (" + string(prefixCgoSignal) + ")"
+		// "signal arrived during cgo execution" (runtime/signal_unix.go
+		// sighandler), "signal arrived during external code execution"
+		// (runtime/signal_windows.go winthrow; "cgo" before Go 1.10).
+		d.crash.Message += " (" + string(l) + ")"
 		return true
 	case bytes.HasPrefix(l, prefixRuntimeStk):
 		d.phase = phaseRuntime
 		return true
 	case isRegisterLine(l):
 		return true
+	case d.implicitG && d.msgDone:
+		if _, _, ok := funcLine(l); ok {
+			d.startGoroutine(p, 0, []byte("running"))
+			return d.frameLine(p, l)
+		}
+		return false
 	case d.msgDone || d.inSignalTail:
 		return false
 	case len(l) > 0 && (l[0] == '\t' || l[0] == ' ') && bytes.HasPrefix(t, prefixPanic):
@@ -623,6 +817,18 @@ func (d *dumpState) headerLine(p *parser, l []byte) bool {
 		}
 		if len(d.crash.Message) < p.opts.MaxMessage {
 			d.crash.Message = capString(d.crash.Message+"\n"+string(cont), p.opts.MaxMessage)
+			d.panics[len(d.panics)-1] = d.crash.Message
+		}
+		return true
+	case (d.crash.Kind == KindPanic || d.crash.Kind == KindTimeout) && d.contLines < maxContLines:
+		// Before Go 1.22 (runtime/error.go printpanicval had no
+		// printindented) the lines of a multi-line value follow unindented,
+		// up to the blank line before the goroutine. A log line after a
+		// bare "panic: " line joins it too, but that dump counts only if a
+		// goroutine confirms it.
+		d.contLines++
+		if len(d.crash.Message) < p.opts.MaxMessage {
+			d.crash.Message = capString(d.crash.Message+"\n"+string(l), p.opts.MaxMessage)
 			d.panics[len(d.panics)-1] = d.crash.Message
 		}
 		return true
@@ -705,6 +911,9 @@ func signalName(s string) string {
 	if n, ok := names[s]; ok {
 		return n
 	}
+	if e, ok := windowsExceptions[s]; ok {
+		return e[0] // [signal 0xc0000005 code=0x0 addr=0x0 pc=0x…] on Windows
+	}
 	return s
 }
 
@@ -766,7 +975,7 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 		}
 		return true
 	}
-	t := bytes.TrimLeft(l, " \t")
+	t, _ := trimIndent(l)
 	if bytes.HasPrefix(t, prefixCreatedBy) {
 		c := t[len(prefixCreatedBy):]
 		cb := &CreatedBy{}
@@ -795,6 +1004,16 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 		g.hash.Write(fn)
 		return true
 	}
+	if fn, ok := bareFuncLine(l); ok && (len(g.raw) == 0 || g.raw[len(g.raw)-1].hasFile) {
+		// gccgo: "main.main" with no argument list (see bareFuncLine).
+		if len(g.raw) >= p.opts.MaxFrames {
+			g.elided = true
+			return true
+		}
+		g.raw = append(g.raw, rawFrame{fn: g.put(fn)})
+		g.hash.Write(fn)
+		return true
+	}
 	return false
 }
 
@@ -806,6 +1025,21 @@ func (d *dumpState) finishGoroutine(p *parser) {
 		return
 	}
 	g.active = false
+	if d.headless {
+		// A dump whose header was lost counts when its first stack shows
+		// the runtime growing it (runtime.morestack → newstack, the path
+		// of "stack overflow", runtime/stack.go; gccgo: __morestack).
+		// Other headerless stacks are logged ones (debug.Stack, pprof).
+		if !d.overflowing() {
+			if p.cur == d {
+				p.cur = nil
+			}
+			return
+		}
+		d.headless = false
+		d.confirmed = true
+		d.crash.Message = "stack overflow"
+	}
 	if !d.haveCrashing {
 		d.haveCrashing = true
 		d.crash.Goroutine = &Goroutine{
@@ -834,6 +1068,25 @@ func (d *dumpState) finishGoroutine(p *parser) {
 	}
 }
 
+// overflowing reports whether the goroutine being finished is growing its
+// stack: runtime.morestack or runtime.newstack among its innermost frames
+// or in the runtime stack printed before it.
+func (d *dumpState) overflowing() bool {
+	g := &d.g
+	if d.growing {
+		return true
+	}
+	for i, r := range g.raw {
+		if i == 3 {
+			break
+		}
+		if isGrowing(g.arena[r.fn.start:r.fn.end]) {
+			return true
+		}
+	}
+	return false
+}
+
 // result turns the dump into its Crash.
 func (d *dumpState) result(p *parser) *Crash {
 	c := &d.crash
@@ -860,10 +1113,7 @@ func (d *dumpState) result(p *parser) *Crash {
 	if len(p.races) > 0 {
 		c.Races = p.races
 		if c.Kind == KindRace && c.Goroutine == nil {
-			a := p.races[0].Accesses
-			if len(a) > 0 {
-				c.Goroutine = &Goroutine{ID: a[0].Goroutine, State: "running", Frames: a[0].Frames}
-			}
+			c.Goroutine, _ = raceGoroutine(p.races[0])
 		}
 	}
 	if p.raceCut {
