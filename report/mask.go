@@ -10,15 +10,10 @@ import (
 // Masked replaces a secret.
 const Masked = "***"
 
-// secretName matches flag and key names that hold secrets. It and userinfo
-// are compiled on first use, not at every start of prodwrap.
+// secretName matches flag and key names that hold secrets. It is
+// compiled on first use, not at every start of prodwrap.
 var secretName = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`(?i)(passw(or)?d|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|dsn|auth|credential|cookie|session)`)
-})
-
-// userinfo matches URL user-info with a password.
-var userinfo = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+):([^@\s]+)@`)
 })
 
 // MaskArgs returns args with secrets masked: the value of --name=value and
@@ -48,12 +43,67 @@ func MaskArgs(args []string) []string {
 	return out
 }
 
-// MaskURLs masks the password of every URL's user-info in s.
+// MaskURLs masks the password of every URL's user-info in s, whatever
+// the scheme: postgres://app:***@db/x, redis://:***@cache:6379. The
+// user-info is, as url.Parse reads it, what comes before the last "@" of
+// the authority (which ends at "/", "?", "#" or a blank), so a password
+// with a raw "@" or ":" is masked whole. A raw "/" in a password ends the
+// authority for every URL parser; such a URL is not recognised.
 func MaskURLs(s string) string {
-	if !strings.Contains(s, "@") {
+	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
 		return s
 	}
-	return userinfo().ReplaceAllString(s, "${1}:"+Masked+"@")
+	var b strings.Builder
+	rest := s
+	for {
+		i := strings.Index(rest, "://")
+		if i < 0 {
+			break
+		}
+		authStart := i + len("://")
+		if !isScheme(rest[:i]) {
+			b.WriteString(rest[:authStart])
+			rest = rest[authStart:]
+			continue
+		}
+		auth := rest[authStart:]
+		if end := strings.IndexAny(auth, "/?# \t\n\r\f\v"); end >= 0 {
+			auth = auth[:end]
+		}
+		at := strings.LastIndexByte(auth, '@')
+		colon := strings.IndexByte(auth, ':')
+		if at < 0 || colon < 0 || colon > at {
+			b.WriteString(rest[:authStart+len(auth)])
+			rest = rest[authStart+len(auth):]
+			continue
+		}
+		b.WriteString(rest[:authStart+colon+1])
+		b.WriteString(Masked)
+		rest = rest[authStart+at:]
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// isScheme reports whether s ends in a URL scheme: a letter, then letters,
+// digits, "+", "-" or ".".
+func isScheme(s string) bool {
+	n := 0
+	for n < len(s) {
+		c := s[len(s)-1-n]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			break
+		}
+		n++
+	}
+	// The scheme is the run's longest suffix that starts with a letter.
+	for ; n > 0; n-- {
+		c := s[len(s)-n]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // RedactURL returns u with its user-info, path and query hidden: for error
