@@ -6,10 +6,17 @@
 // # Strictness
 //
 // A typo must never silently disable crash reporting, so every input that
-// is not understood is an error (an *Error naming file, line and key): an
-// unknown key, a value of the wrong type, a duration, size, URL, DSN or
-// signal name that does not parse. prodwrap exits 125 on any of them before
-// it starts the child.
+// is not understood is an error, an *Error naming where the value came from
+// (file:line, the environment variable, the flag) and the key: an unknown
+// key (with a did-you-mean), a value of the wrong TOML type, a duration,
+// size, URL, DSN or signal name that does not parse, a number, size or
+// duration outside its documented range (docs/configuration.md), a signal
+// that can never be forwarded. What the caller does with the error (refuse
+// to start, or start the child with the defaults) is the caller's.
+//
+// The settings table (settings.go) is the one place each setting's names,
+// type and range are written; the TOML decoding (toml.go) walks the file
+// with it, so that every value of the file is type-checked and placed.
 //
 // # Secrets
 //
@@ -24,9 +31,9 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +41,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/prodwrap/prodwrap/notify"
+	"github.com/prodwrap/prodwrap/supervise"
 )
 
 // Config is prodwrap's whole configuration.
@@ -52,8 +60,23 @@ type Config struct {
 
 	// Path is the configuration file that was read, "" for none.
 	Path string `toml:"-"`
-	// sources records where each setting's value came from.
-	sources map[string]Source
+	// origins records where each setting's value came from, by key
+	// ("capture.tail_lines", "webhook[0].url").
+	origins map[string]origin
+}
+
+// origin is where a value came from: its source, and there the line of the
+// file or the name of the variable or flag.
+type origin struct {
+	src  Source
+	line int // FromFile: the key's line, 0 when unknown
+	col  int
+	// name is the name to show instead of the key: the variable
+	// (FromEnv), the flag (FromFlag), or the *_file key a secret was read
+	// through.
+	name string
+	// masked: the file held check-config's mask, "***", not a value.
+	masked bool
 }
 
 // Service names what runs.
@@ -100,7 +123,7 @@ type Process struct {
 
 // Spool is the durable queue of reports.
 type Spool struct {
-	// Dir defaults as design.md says; see DefaultSpoolDir.
+	// Dir defaults as docs/architecture.md says; see DefaultSpoolDir.
 	Dir string `toml:"dir"`
 }
 
@@ -164,15 +187,17 @@ type Log struct {
 	Format string `toml:"format"` // auto, json, text
 }
 
-// Default returns the built-in defaults.
+// Default returns the built-in defaults. Where a library package
+// documents a default of its own (supervise's capture bounds, drain time
+// and signal list; notify's delivery bounds), this is that value.
 func Default() *Config {
 	return &Config{
 		Capture: Capture{
-			TailLines:    100,
-			MaxLine:      4 << 10,
-			MaxDump:      64 << 20,
-			MemoryDump:   4 << 20,
-			DrainTimeout: Duration(2 * time.Second),
+			TailLines:    supervise.DefaultTailLines,
+			MaxLine:      supervise.DefaultMaxLine,
+			MaxDump:      supervise.DefaultMaxDump,
+			MemoryDump:   supervise.DefaultMemoryDump,
+			DrainTimeout: Duration(supervise.DefaultWaitDelay),
 		},
 		Process: Process{
 			ForwardSignals:  DefaultSignals(),
@@ -184,19 +209,26 @@ func Default() *Config {
 			RestartWindow:   Duration(10 * time.Minute),
 		},
 		Delivery: Delivery{
-			Deadline:    Duration(10 * time.Second),
-			FloodWindow: Duration(10 * time.Minute),
-			MinBackoff:  Duration(250 * time.Millisecond),
-			MaxBackoff:  Duration(5 * time.Second),
+			Deadline:    Duration(notify.DefaultDeadline),
+			FloodWindow: Duration(notify.DefaultFloodWindow),
+			MinBackoff:  Duration(notify.DefaultMinBackoff),
+			MaxBackoff:  Duration(notify.DefaultMaxBackoff),
 		},
 		Log:     Log{Level: "info", Format: "auto"},
-		sources: map[string]Source{},
+		origins: map[string]origin{},
 	}
 }
 
-// DefaultSignals are the signals forwarded by default.
+// DefaultSignals are the names of the signals forwarded by default:
+// supervise.DefaultSignals.
 func DefaultSignals() []string {
-	return []string{"SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGPWR"}
+	out := make([]string, 0, len(supervise.DefaultSignals))
+	for _, s := range supervise.DefaultSignals {
+		if sig, ok := s.(unix.Signal); ok {
+			out = append(out, unix.SignalName(sig))
+		}
+	}
+	return out
 }
 
 // Source says where a value came from.
@@ -214,15 +246,35 @@ func (s Source) String() string {
 	return [...]string{"default", "file", "env", "flag"}[s]
 }
 
-// SourceOf returns where the setting named key ("capture.tail_lines") got
-// its value.
-func (c *Config) SourceOf(key string) Source { return c.sources[key] }
+// SourceOf returns where the setting named key ("capture.tail_lines",
+// "webhook[0].url") got its value.
+func (c *Config) SourceOf(key string) Source { return c.origins[key].src }
 
-func (c *Config) setSource(key string, s Source) {
-	if c.sources == nil {
-		c.sources = map[string]Source{}
+func (c *Config) setOrigin(key string, o origin) {
+	if c.origins == nil {
+		c.origins = map[string]origin{}
 	}
-	c.sources[key] = s
+	c.origins[key] = o
+}
+
+// errorAt is err about the value of key, placed where that value came from.
+func (c *Config) errorAt(key string, err error) *Error {
+	o := c.origins[key]
+	e := &Error{Key: key, Err: err}
+	if o.name != "" {
+		e.Key = o.name
+	}
+	switch o.src {
+	case FromFlag:
+		e.Source = "command line"
+	case FromEnv:
+		e.Source = "environment"
+	case FromFile:
+		e.Source, e.Line, e.Col = c.Path, o.line, o.col
+	default:
+		e.Source = "default"
+	}
+	return e
 }
 
 // Secret is a value that must never be shown: it formats as "***".
@@ -256,12 +308,20 @@ type Duration time.Duration
 
 // UnmarshalText parses a Go duration.
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil || v < 0 {
-		return fmt.Errorf("invalid duration %q: want a non-negative Go duration such as 10s, 500ms or 1m30s", b)
+	v, err := parseDuration(string(b))
+	if err != nil {
+		return err
 	}
 	*d = Duration(v)
 	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("invalid duration %q: want a non-negative Go duration such as 10s, 500ms or 1m30s", s)
+	}
+	return v, nil
 }
 
 // MarshalText writes the duration.
@@ -343,92 +403,156 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Validate checks values the types cannot: signal names, the DSN, URLs,
-// levels and formats.
+// Validate checks what the types cannot: every setting within its range
+// (see docs/configuration.md), the signals forwardable, the DSN, the Slack
+// and webhook sinks as their constructors will (notify.ValidateSlack,
+// notify.ValidateWebhook), and the settings that bound one another. The
+// error names the key and where its value came from (file:line, the
+// variable, the flag).
 func (c *Config) Validate() error {
-	check := func(key string, err error) error {
-		if err == nil {
-			return nil
+	for i := range settings {
+		s := &settings[i]
+		if err := s.check(c); err != nil {
+			return c.errorAt(s.key, err)
 		}
-		return &Error{Source: c.sourceName(key), Key: key, Err: err}
 	}
-	for _, s := range c.Process.ForwardSignals {
-		if _, err := ParseSignal(s); err != nil {
-			return check("process.forward_signals", err)
+	if n := int64(c.Capture.TailLines) * int64(c.Capture.MaxLine); n > maxTailBytes {
+		key := "capture.tail_lines"
+		if c.SourceOf("capture.max_line") > c.SourceOf(key) {
+			key = "capture.max_line"
 		}
+		return c.errorAt(key, fmt.Errorf("tail_lines × max_line is %s, more than the %s the tail may hold: lower one of them",
+			showSize(n), showSize(maxTailBytes)))
+	}
+	if c.Process.RestartDelay > c.Process.RestartMaxDelay {
+		return c.errorAt("process.restart_max_delay", fmt.Errorf("%s is less than restart_delay (%s)",
+			shortDuration(time.Duration(c.Process.RestartMaxDelay)), shortDuration(time.Duration(c.Process.RestartDelay))))
+	}
+	if c.Delivery.MinBackoff > c.Delivery.MaxBackoff {
+		return c.errorAt("delivery.max_backoff", fmt.Errorf("%s is less than min_backoff (%s)",
+			shortDuration(time.Duration(c.Delivery.MaxBackoff)), shortDuration(time.Duration(c.Delivery.MinBackoff))))
 	}
 	if c.Sentry.DSN != "" {
-		if err := check("sentry.dsn", notify.ValidateSentryDSN(c.Sentry.DSN.Reveal())); err != nil {
-			return err
+		if err := notify.ValidateSentryDSN(c.Sentry.DSN.Reveal()); err != nil {
+			return c.errorAt("sentry.dsn", err)
 		}
 	}
-	if (c.Slack.WebhookURL != "") && (c.Slack.Token != "") {
-		return check("slack.token", errors.New("set either slack.webhook_url or slack.token with slack.channel, not both"))
-	}
-	if c.Slack.WebhookURL != "" {
-		if err := check("slack.webhook_url", validateURL(c.Slack.WebhookURL.Reveal())); err != nil {
-			return err
-		}
-	}
-	if c.Slack.Token != "" && c.Slack.Channel == "" {
-		return check("slack.channel", errors.New("missing: a Slack token needs a channel (an id such as C0123456789 or a name)"))
+	if err := c.validateSlack(); err != nil {
+		return err
 	}
 	for i, w := range c.Webhooks {
-		key := fmt.Sprintf("webhook[%d].url", i)
-		if w.URL == "" {
-			return check(key, errors.New("missing: each [[webhook]] needs url or url_file"))
-		}
-		if err := check(key, validateURL(w.URL.Reveal())); err != nil {
+		if err := c.validateWebhook(i, w); err != nil {
 			return err
 		}
 	}
-	switch c.Process.Restart {
-	case "never", "on-failure", "always":
-	default:
-		return check("process.restart", fmt.Errorf("invalid restart policy %q: want never, on-failure or always", c.Process.Restart))
+	return nil
+}
+
+// errorMissing is err about key, which is missing: placed where the value
+// that needs it (needer) came from.
+func (c *Config) errorMissing(key, needer string, err error) *Error {
+	if c.SourceOf(key) != FromDefault {
+		return c.errorAt(key, err)
 	}
-	if c.Process.MaxRestarts < 0 {
-		return check("process.max_restarts", errors.New("must not be negative"))
+	e := c.errorAt(needer, err)
+	if src := c.SourceOf(needer); src == FromFile || src == FromDefault {
+		e.Key = key
 	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		return check("log.level", fmt.Errorf("invalid level %q: want debug, info, warn or error", c.Log.Level))
+	return e
+}
+
+// validateSlack checks the Slack sink, when one is configured, with the
+// sink's own rules.
+func (c *Config) validateSlack() error {
+	s := c.Slack
+	if s.WebhookURL == "" && s.Token == "" {
+		return nil
 	}
-	switch c.Log.Format {
-	case "auto", "json", "text":
-	default:
-		return check("log.format", fmt.Errorf("invalid format %q: want auto, json or text", c.Log.Format))
+	err := notify.ValidateSlack(notify.SlackOptions{WebhookURL: s.WebhookURL.Reveal(), Token: s.Token.Reveal(), Channel: s.Channel, APIURL: s.APIURL})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, notify.ErrSlackBoth):
+		key := "slack.token"
+		if c.SourceOf("slack.webhook_url") > c.SourceOf(key) {
+			key = "slack.webhook_url"
+		}
+		return c.errorAt(key, err)
+	case errors.Is(err, notify.ErrSlackChannel):
+		return c.errorMissing("slack.channel", "slack.token", fmt.Errorf("missing: %w", err))
+	case errors.Is(err, notify.ErrURL) && s.WebhookURL != "" && notify.ValidateURL(s.WebhookURL.Reveal()) != nil:
+		return c.errorAt("slack.webhook_url", err)
+	case errors.Is(err, notify.ErrURL):
+		return c.errorAt("slack.api_url", err)
 	}
-	switch c.Capture.Gotraceback {
-	case "", "none", "single", "all", "system", "crash", "wer", "0", "1", "2":
-	default:
-		return check("capture.gotraceback", fmt.Errorf("invalid GOTRACEBACK %q: want none, single, all, system or crash", c.Capture.Gotraceback))
+	return c.errorAt("slack.webhook_url", err)
+}
+
+// validateWebhook checks the i-th webhook sink with the sink's own rules.
+func (c *Config) validateWebhook(i int, w Webhook) error {
+	key := fmt.Sprintf("webhook[%d].url", i)
+	if w.URL == "" {
+		return c.errorAt(key, errors.New("missing: each [[webhook]] needs url or url_file"))
 	}
-	if c.Capture.TailLines < 0 {
-		return check("capture.tail_lines", errors.New("must not be negative"))
+	if err := notify.ValidateURL(w.URL.Reveal()); err != nil {
+		return c.errorAt(key, err)
+	}
+	names := make([]string, 0, len(w.Headers))
+	for name := range w.Headers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := notify.ValidateHeader(name, w.Headers[name].Reveal()); err != nil {
+			return c.errorAt(fmt.Sprintf("webhook[%d].headers.%s", i, name), err)
+		}
 	}
 	return nil
 }
 
-func (c *Config) sourceName(key string) string {
-	switch c.sources[key] {
-	case FromFlag:
-		return "command line"
-	case FromEnv:
-		return "environment"
-	case FromFile:
-		return c.Path
-	}
-	return "default"
+func showSize(n int64) string {
+	b, _ := Size(n).MarshalText()
+	return string(b)
 }
 
-func validateURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("invalid URL: want an absolute http:// or https:// URL")
+// ParseForwardSignal is ParseSignal for a signal prodwrap is to forward:
+// one that can be caught and that neither prodwrap nor the Go runtime
+// needs for itself.
+func ParseForwardSignal(s string) (unix.Signal, error) {
+	sig, err := ParseSignal(s)
+	if err != nil {
+		return 0, err
 	}
-	return nil
+	if why := unforwardable(sig); why != "" {
+		return 0, fmt.Errorf("%s cannot be forwarded: %s", signalName(sig), why)
+	}
+	return sig, nil
+}
+
+// unforwardable says why sig can never be forwarded, "" when it can.
+func unforwardable(sig unix.Signal) string {
+	switch sig {
+	case unix.SIGKILL, unix.SIGSTOP:
+		return "no process can catch it"
+	case unix.SIGCHLD:
+		return "it tells prodwrap that the child changed state"
+	case unix.SIGURG:
+		return "the Go runtime preempts goroutines with it"
+	case unix.SIGPIPE:
+		return "it is raised by prodwrap's own writes to a broken pipe"
+	case unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS:
+		return "it is a fault signal, raised by the faulting thread itself"
+	case 32, 33:
+		return "the C library's threads use it"
+	}
+	return ""
+}
+
+func signalName(sig unix.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	return "signal " + strconv.Itoa(int(sig))
 }
 
 // ParseSignal accepts "SIGTERM", "TERM" or "15".
@@ -450,7 +574,7 @@ func ParseSignal(s string) (unix.Signal, error) {
 	return sig, nil
 }
 
-// DefaultSpoolDir returns the spool directory of design.md: under systemd
+// DefaultSpoolDir returns the spool directory of docs/architecture.md: under systemd
 // $STATE_DIRECTORY/prodwrap, else /var/lib/prodwrap when it is writable (or
 // can be made), else $XDG_STATE_HOME/prodwrap (~/.local/state/prodwrap).
 func DefaultSpoolDir(getenv func(string) string) string {

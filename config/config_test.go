@@ -92,7 +92,7 @@ func TestErrors(t *testing.T) {
 		{"bad level", "[log]\nlevel = \"loud\"\n", nil, nil, `log.level: invalid level "loud"`},
 		{"slack token without channel", "[slack]\ntoken = \"xoxb-1\"\n", nil, nil, `slack.channel: missing: a Slack token needs a channel`},
 		{"slack webhook and token", "[slack]\ntoken = \"xoxb-1\"\nchannel = \"C1\"\nwebhook_url = \"https://hooks.slack.com/services/x\"\n", nil, nil, `slack.token: set either`},
-		{"bad slack webhook", "", []string{"PRODWRAP_SLACK_WEBHOOK_URL=hooks.slack.com/x"}, nil, `environment: slack.webhook_url: invalid URL`},
+		{"bad slack webhook", "", []string{"PRODWRAP_SLACK_WEBHOOK_URL=hooks.slack.com/x"}, nil, `environment: PRODWRAP_SLACK_WEBHOOK_URL: invalid URL`},
 		{"bad flood window", "[delivery]\nflood_window = \"a while\"\n", nil, nil, `invalid duration "a while"`},
 		{"missing file", "", []string{"PRODWRAP_CONFIG=/nonexistent/prodwrap.toml"}, nil, `/nonexistent/prodwrap.toml: cannot read the configuration`},
 	}
