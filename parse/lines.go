@@ -253,7 +253,7 @@ loop:
 // bareFuncLine matches the function line of a gccgo traceback, which has no
 // argument list:
 //
-//	Regexp: ^[^\s:]*[._?][^\s]*$
+//	Regexp: ^([^\s=,"']*[._?][^\s=,"']*|[a-z]+)$
 //	Signature: main.main
 //	Signature: __go_panic (gccgo ≤ 6, libgo/runtime/go-panic.c)
 //
@@ -264,16 +264,20 @@ func bareFuncLine(line []byte) ([]byte, bool) {
 	if len(line) < 2 || line[0] == ' ' || line[0] == '\t' || line[len(line)-1] == ':' {
 		return nil, false
 	}
-	mark := false
+	mark, lower := false, true
 	for _, c := range line {
-		switch c {
-		case ' ', '\t', '=':
+		switch {
+		case c == ' ' || c == '\t' || c == '=' || c == ',' || c == '"' || c == '\'':
 			return nil, false
-		case '.', '_', '?':
+		case c == '.' || c == '_' || c == '?':
 			mark = true
+		case c < 'a' || c > 'z':
+			lower = false
 		}
 	}
-	return line, mark
+	// A name with no dot is a C function of gccgo's runtime (panic,
+	// kickoff): lower-case letters only.
+	return line, mark || lower
 }
 
 // funcLine matches a frame's function line:
@@ -352,7 +356,8 @@ func raceAccess(line []byte) (op string, addr string, gid int, ok bool) {
 // timestamp, then "##[error]"). The forms, as each system prints them:
 //
 //	Regexp: ^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8}(\.[0-9]+)? \S+ [^\s:]+: (syslog; journalctl -o short, short-precise)
-//	Regexp: ^[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T ][0-9:]{8}([.,][0-9]+)?(Z|[+-][0-9:]{2,5})? (RFC 3339, Go's log.LstdFlags, docker logs -t, CI runners)
+//	Regexp: ^[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T _][0-9:]{8}([.,][0-9]+)?(Z|[+-][0-9:]{2,5})? (RFC 3339, Go's log.LstdFlags, docker logs -t, CI runners, svlogd -tt)
+//	Regexp: ^@[0-9a-f]{24} (TAI64N: svlogd -t, multilog t)
 //	Regexp: ^<RFC 3339> (stdout|stderr) [FP] (Kubernetes CRI, the kubelet's container log files)
 //	Regexp: ^<RFC 3339> \S+ [^\s:]+\[[0-9]+\]: (journalctl -o short-iso)
 //	Regexp: ^[0-9]{2}:[0-9]{2}:[0-9]{2}([.,][0-9]+)? (Go's log.Ltime)
@@ -386,6 +391,12 @@ func stripOnePrefix(line []byte) []byte {
 	case c == '[':
 		if n := bracketStamp(line); n > 0 {
 			return stripHostTag(line[n:], true)
+		}
+	case c == '@':
+		// runit's svlogd -t, daemontools' multilog t: "@" and a TAI64N
+		// label, 24 hex digits.
+		if len(line) > 25 && line[25] == ' ' && isHex(line[1:25]) {
+			return line[26:]
 		}
 	case c == '#':
 		if bytes.HasPrefix(line, []byte("##[")) {
@@ -460,7 +471,7 @@ func clockStamp(b []byte) int {
 // none.
 func dateStamp(b []byte) int {
 	if len(b) < 20 || !digits(b, 0, 4) || !digits(b, 5, 2) || !digits(b, 8, 2) ||
-		!(b[4] == '-' || b[4] == '/') || b[7] != b[4] || (b[10] != 'T' && b[10] != ' ') {
+		!(b[4] == '-' || b[4] == '/') || b[7] != b[4] || (b[10] != 'T' && b[10] != ' ' && b[10] != '_') {
 		return 0
 	}
 	n := clockStamp(b[11:])

@@ -249,11 +249,13 @@ func (p *parser) line(raw []byte) {
 	}
 	p.runtimeL = p.runtimeL[:0]
 
-	if d == nil {
+	if d == nil || !d.confirmed {
 		if kind, msg, ok := cutHeader(l); ok {
 			p.startDump(kind, msg, false, p.lineStart).weak = true
 			return
 		}
+	}
+	if d == nil {
 		if id, inner, ok := goroutineHeader(l); ok {
 			// A goroutine with no header before it: the header was lost,
 			// or the stack was logged (debug.Stack); see headless.
@@ -278,6 +280,14 @@ func (p *parser) line(raw []byte) {
 		return
 	}
 	if len(bytes.TrimSpace(l)) == 0 {
+		if len(l) > 0 && l[0] == '\t' && d.phase == phaseHeader && !d.msgDone && len(d.panics) > 0 &&
+			(d.crash.Kind == KindPanic || d.crash.Kind == KindTimeout) {
+			// An empty line inside a multi-line value: printindented
+			// (runtime/error.go, Go 1.22+) still prints its tab.
+			d.crash.Message = capString(d.crash.Message+"\n", p.opts.MaxMessage)
+			d.panics[len(d.panics)-1] = d.crash.Message
+			return
+		}
 		d.blank(p)
 		return
 	}
@@ -572,19 +582,21 @@ func (p *parser) endCur() {
 	}
 	d.finishGoroutine(p)
 	p.cur = nil
-	if d.confirmed || (!d.midLine && !d.weak && d.noise <= maxNoise && !needsGoroutine(d.crash.Kind)) {
+	if d.confirmed || (!d.midLine && !d.weak && d.noise <= maxNoise && !needsConfirmation(d.crash.Kind)) {
 		p.best = d
 	}
 }
 
-// needsGoroutine tells the kinds whose header alone is a log line: the
+// needsConfirmation tells the kinds whose header alone is a log line: the
 // runtime follows "panic: " with the panicking goroutine (runtime/panic.go
 // fatalpanic → dopanic_m prints it at every GOTRACEBACK level but none), so
 // a bare "panic: " line and an exit status of 1 are a program's own
-// message. A fatal error may have none ("no goroutines (main called
-// runtime.Goexit) - deadlock!").
-func needsGoroutine(k Kind) bool {
-	return k == KindPanic || k == KindTimeout
+// message; it follows a signal report's "SIGSEGV: segmentation violation"
+// with "PC=" at once (runtime/signal_unix.go fatalsignal), so
+// "SIGTERM: shutting down" alone is a log line. A fatal error may have no
+// goroutine ("no goroutines (main called runtime.Goexit) - deadlock!").
+func needsConfirmation(k Kind) bool {
+	return k == KindPanic || k == KindTimeout || k == KindSignal || k == KindSigquit
 }
 
 // dropCur forgets the dump being read: it was a log line.
@@ -812,15 +824,18 @@ func (d *dumpState) headerLine(p *parser, l []byte) bool {
 	case len(l) > 0 && (l[0] == '\t' || l[0] == ' ') && (d.crash.Kind == KindPanic || d.crash.Kind == KindTimeout):
 		// A multi-line panic message: Go 1.22+ indents continuation lines.
 		cont := l[1:]
-		if l[0] == ' ' {
-			cont = t
+		switch {
+		case d.contLines > 0:
+			cont = l // Go ≤ 1.21 (see below): the value's own indentation
+		case l[0] == ' ':
+			cont = t // a tab a log system turned into spaces
 		}
 		if len(d.crash.Message) < p.opts.MaxMessage {
 			d.crash.Message = capString(d.crash.Message+"\n"+string(cont), p.opts.MaxMessage)
 			d.panics[len(d.panics)-1] = d.crash.Message
 		}
 		return true
-	case (d.crash.Kind == KindPanic || d.crash.Kind == KindTimeout) && d.contLines < maxContLines:
+	case (d.crash.Kind == KindPanic || d.crash.Kind == KindTimeout) && !d.midLine && d.contLines < maxContLines:
 		// Before Go 1.22 (runtime/error.go printpanicval had no
 		// printindented) the lines of a multi-line value follow unindented,
 		// up to the blank line before the goroutine. A log line after a

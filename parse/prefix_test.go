@@ -1,0 +1,102 @@
+package parse_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/prodwrap/prodwrap/parse"
+)
+
+// prefixStyles are the per-line prefixes log pipelines add, each as it
+// prints line n of a dump.
+var prefixStyles = map[string]func(n int) string{
+	"journald short":         func(n int) string { return fmt.Sprintf("Nov 24 10:00:%02d host-a api[4121]: ", n%60) },
+	"journald short-precise": func(n int) string { return fmt.Sprintf("Nov  4 10:00:%02d.%06d host-a api[4121]: ", n%60, n) },
+	"journald short-iso":     func(n int) string { return fmt.Sprintf("2026-11-24T10:00:%02d+0000 host-a api[4121]: ", n%60) },
+	"syslog kernel":          func(n int) string { return "Nov 24 10:00:00 host-a kernel: " },
+	"kubernetes CRI":         func(n int) string { return fmt.Sprintf("2024-01-01T00:00:00.%09dZ stderr F ", n) },
+	"docker logs -t":         func(n int) string { return fmt.Sprintf("2024-01-01T00:00:00.%09dZ ", n) },
+	"RFC 3339 offset":        func(n int) string { return "2024-01-01T00:00:00.123+02:00 " },
+	"Go log.LstdFlags":       func(n int) string { return "2024/01/02 15:04:05 " },
+	"Go log microseconds":    func(n int) string { return fmt.Sprintf("2024/01/02 15:04:05.%06d ", n) },
+	"Go log.Ltime":           func(n int) string { return "15:04:05.000123 " },
+	"comma millis":           func(n int) string { return "2024-01-02 15:04:05,123 " },
+	"dmesg":                  func(n int) string { return fmt.Sprintf("[%5d.%06d] ", 12+n/1000, n) },
+	"bracketed date":         func(n int) string { return "[2024-01-02 15:04:05] " },
+	"##[error]":              func(n int) string { return "##[error]" },
+	"actions time ##[error]": func(n int) string { return fmt.Sprintf("2024-03-05T10:21:33.%07dZ ##[error]", n) },
+	"android brief":          func(n int) string { return "E/Go: " },
+	"android brief pid":      func(n int) string { return "E/Go      ( 1234): " },
+	"android threadtime":     func(n int) string { return fmt.Sprintf("11-24 10:00:00.%03d  1234  1250 E Go      : ", n%1000) },
+	"docker compose":         func(n int) string { return "api-1  | " },
+	"svlogd -tt":             func(n int) string { return "2024-01-02_15:04:05.12345 " },
+	"svlogd -t (TAI64N)":     func(n int) string { return "@400000003b4a39c23294b13c " },
+	"mixed CRI and journald": func(n int) string {
+		if n%2 == 0 {
+			return "2024-01-01T00:00:00.000000000Z stderr F "
+		}
+		return "Nov 24 10:00:00 host-a api[4121]: "
+	},
+	"mixed dmesg and ##[error]": func(n int) string {
+		if n%3 == 0 {
+			return "##[error]"
+		}
+		return "[   12.345678] "
+	},
+}
+
+// TestPrefixesGiveTheSameCrash: every dump of testdata, with each prefix
+// style put before every line, gives the Crash the clean dump gives (but
+// Start, which points into each input).
+func TestPrefixesGiveTheSameCrash(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
+	clean := 0
+	for _, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hasPrefixes(in) {
+			continue // a golden of a prefix style itself
+		}
+		clean++
+		want, err := parse.Parse(bytes.NewReader(in), parse.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Start = 0
+		lines := strings.SplitAfter(string(in), "\n")
+		for name, prefix := range prefixStyles {
+			var b strings.Builder
+			for n, l := range lines {
+				if l == "" {
+					continue // after the last newline
+				}
+				b.WriteString(prefix(n))
+				b.WriteString(l)
+			}
+			got, err := parse.Parse(strings.NewReader(b.String()), parse.DefaultOptions())
+			if err != nil {
+				t.Errorf("%s with %s: %v", f, name, err)
+				continue
+			}
+			got.Start = 0
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s with %s prefixes (-clean +prefixed):\n%s", f, name, diff)
+			}
+		}
+	}
+	if clean < 10 {
+		t.Fatalf("only %d clean dumps in testdata", clean)
+	}
+}
+
+// hasPrefixes tells the goldens that are about a log prefix: their first
+// line does not start with "#".
+func hasPrefixes(in []byte) bool { return len(in) > 0 && in[0] != '#' }
