@@ -39,7 +39,11 @@ func TestBrokenOutputPipeKillsNeitherProdwrapNorTheChild(t *testing.T) {
 		sh.Env = append(os.Environ(), "PRODWRAP_LOG_FORMAT=json")
 		out := createFile(t, filepath.Join(dir, "sh.out"))
 		sh.Stdout, sh.Stderr = out, out
+		// The shell leads a process group of its own: a hung pipeline is
+		// killed whole, prodwrap and head with it.
+		sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		w := &watched{cmd: sh, spool: spool, stderrPath: out.Name(), done: make(chan struct{})}
+		w.kill = func() { _ = syscall.Kill(-sh.Process.Pid, syscall.SIGKILL) }
 		w.start(t)
 		if !w.wait(t, hangGuard) {
 			t.Fatalf("the pipeline did not end within %v (killed)", hangGuard)

@@ -58,6 +58,10 @@ func exitsChild(countFile string) []string {
 // child runs, ends prodwrap within 1 s plus the delivery deadline (3 s)
 // with the last child's status 3, its summary naming the report, the
 // report spooled or delivered, and no goroutine dump of prodwrap's own.
+// The status is the last child's even during the backoff and between two
+// children of the loop: a child ran, and 128+N is prodwrap's status only
+// when none did (issue 12: "the child's status (or 128+N when there is
+// none)").
 func TestStopSignalsBetweenChildren(t *testing.T) {
 	moments := []struct {
 		name string
@@ -240,6 +244,9 @@ type watched struct {
 	stdoutPath string
 	stderrPath string
 	started    time.Time
+	// kill ends the run at a timeout or at the end of the test; nil
+	// kills cmd's process.
+	kill func()
 
 	done   chan struct{}
 	status int
@@ -296,10 +303,18 @@ func (w *watched) start(t *testing.T) {
 		select {
 		case <-w.done:
 		default:
-			_ = w.cmd.Process.Kill()
+			w.killNow()
 			<-w.done
 		}
 	})
+}
+
+func (w *watched) killNow() {
+	if w.kill != nil {
+		w.kill()
+		return
+	}
+	_ = w.cmd.Process.Kill()
 }
 
 // wait waits up to within for prodwrap to exit; past it, prodwrap is killed
@@ -311,7 +326,7 @@ func (w *watched) wait(t *testing.T, within time.Duration) bool {
 	select {
 	case <-w.done:
 	case <-timer.C:
-		_ = w.cmd.Process.Kill()
+		w.killNow()
 		<-w.done
 		return false
 	}
@@ -341,6 +356,7 @@ func (w *watched) stop(t *testing.T, sig syscall.Signal, deadline time.Duration)
 		t.Fatalf("prodwrap did not exit within %v of %v (killed)\n%s", bound+10*time.Second, unix.SignalName(sig), clip(w.stderr(t)))
 	}
 	took := w.ended.Sub(sent)
+	t.Logf("prodwrap exited %d, %v after %v", w.status, took.Round(time.Millisecond), unix.SignalName(sig))
 	if took > bound {
 		t.Errorf("prodwrap exited %v after %v, want within %v (1 s plus the delivery deadline)", took.Round(time.Millisecond), unix.SignalName(sig), bound)
 	}
