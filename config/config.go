@@ -46,6 +46,10 @@ import (
 
 // Config is prodwrap's whole configuration.
 type Config struct {
+	// Strict refuses to run with any configuration error (see
+	// Options.Lenient).
+	Strict bool `toml:"strict"`
+
 	Service  Service   `toml:"service"`
 	Capture  Capture   `toml:"capture"`
 	Process  Process   `toml:"process"`
@@ -410,10 +414,19 @@ func (e *Error) Unwrap() error { return e.Err }
 // error names the key and where its value came from (file:line, the
 // variable, the flag).
 func (c *Config) Validate() error {
+	return c.validate(&problems{})
+}
+
+// validate is Validate; a lenient load goes on after each problem with the
+// setting back at its default, the sink left out.
+func (c *Config) validate(p *problems) error {
 	for i := range settings {
 		s := &settings[i]
 		if err := s.check(c); err != nil {
-			return c.errorAt(s.key, err)
+			if err := p.add(c.errorAt(s.key, err)); err != nil {
+				return err
+			}
+			s.reset(c)
 		}
 	}
 	if n := int64(c.Capture.TailLines) * int64(c.Capture.MaxLine); n > maxTailBytes {
@@ -421,30 +434,52 @@ func (c *Config) Validate() error {
 		if c.SourceOf("capture.max_line") > c.SourceOf(key) {
 			key = "capture.max_line"
 		}
-		return c.errorAt(key, fmt.Errorf("tail_lines × max_line is %s, more than the %s the tail may hold: lower one of them",
-			showSize(n), showSize(maxTailBytes)))
+		err := fmt.Errorf("tail_lines × max_line is %s, more than the %s the tail may hold: lower one of them", showSize(n), showSize(maxTailBytes))
+		if err := p.add(c.errorAt(key, err)); err != nil {
+			return err
+		}
+		c.resetKeys("capture.tail_lines", "capture.max_line")
 	}
 	if c.Process.RestartDelay > c.Process.RestartMaxDelay {
-		return c.errorAt("process.restart_max_delay", fmt.Errorf("%s is less than restart_delay (%s)",
-			shortDuration(time.Duration(c.Process.RestartMaxDelay)), shortDuration(time.Duration(c.Process.RestartDelay))))
+		err := fmt.Errorf("%s is less than restart_delay (%s)",
+			shortDuration(time.Duration(c.Process.RestartMaxDelay)), shortDuration(time.Duration(c.Process.RestartDelay)))
+		if err := p.add(c.errorAt("process.restart_max_delay", err)); err != nil {
+			return err
+		}
+		c.resetKeys("process.restart_delay", "process.restart_max_delay")
 	}
 	if c.Delivery.MinBackoff > c.Delivery.MaxBackoff {
-		return c.errorAt("delivery.max_backoff", fmt.Errorf("%s is less than min_backoff (%s)",
-			shortDuration(time.Duration(c.Delivery.MaxBackoff)), shortDuration(time.Duration(c.Delivery.MinBackoff))))
+		err := fmt.Errorf("%s is less than min_backoff (%s)",
+			shortDuration(time.Duration(c.Delivery.MaxBackoff)), shortDuration(time.Duration(c.Delivery.MinBackoff)))
+		if err := p.add(c.errorAt("delivery.max_backoff", err)); err != nil {
+			return err
+		}
+		c.resetKeys("delivery.min_backoff", "delivery.max_backoff")
 	}
 	if c.Sentry.DSN != "" {
 		if err := notify.ValidateSentryDSN(c.Sentry.DSN.Reveal()); err != nil {
-			return c.errorAt("sentry.dsn", err)
+			if err := p.add(c.errorAt("sentry.dsn", err)); err != nil {
+				return err
+			}
+			c.resetKeys("sentry.dsn")
 		}
 	}
-	if err := c.validateSlack(); err != nil {
-		return err
-	}
-	for i, w := range c.Webhooks {
-		if err := c.validateWebhook(i, w); err != nil {
+	if e := c.validateSlack(); e != nil {
+		if err := p.add(e); err != nil {
 			return err
 		}
+		c.resetKeys("slack.webhook_url", "slack.token")
 	}
+	var drop []int
+	for i, w := range c.Webhooks {
+		if e := c.validateWebhook(i, w); e != nil {
+			if err := p.add(e); err != nil {
+				return err
+			}
+			drop = append(drop, i)
+		}
+	}
+	c.dropWebhooks(drop)
 	return nil
 }
 
@@ -463,7 +498,7 @@ func (c *Config) errorMissing(key, needer string, err error) *Error {
 
 // validateSlack checks the Slack sink, when one is configured, with the
 // sink's own rules.
-func (c *Config) validateSlack() error {
+func (c *Config) validateSlack() *Error {
 	s := c.Slack
 	if s.WebhookURL == "" && s.Token == "" {
 		return nil
@@ -489,7 +524,7 @@ func (c *Config) validateSlack() error {
 }
 
 // validateWebhook checks the i-th webhook sink with the sink's own rules.
-func (c *Config) validateWebhook(i int, w Webhook) error {
+func (c *Config) validateWebhook(i int, w Webhook) *Error {
 	key := fmt.Sprintf("webhook[%d].url", i)
 	if w.URL == "" {
 		return c.errorAt(key, errors.New("missing: each [[webhook]] needs url or url_file"))

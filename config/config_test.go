@@ -210,8 +210,11 @@ func TestExampleFileIsComplete(t *testing.T) {
 			section = strings.Trim(t, "[] ")
 			continue
 		}
-		if k, _, ok := strings.Cut(t, " = "); ok && section != "" && !strings.Contains(k, " ") {
-			inFile = append(inFile, section+"."+k)
+		if k, _, ok := strings.Cut(t, " = "); ok && !strings.Contains(k, " ") {
+			if section != "" {
+				k = section + "." + k
+			}
+			inFile = append(inFile, k)
 		}
 	}
 	for _, k := range config.Keys() {

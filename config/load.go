@@ -22,6 +22,16 @@ type Options struct {
 	Name string
 	// NoCommand rejects arguments after the flags (sub-commands that take none).
 	NoCommand bool
+	// Lenient makes Load fail open: on errors in the file, the environment
+	// or a secret, it still returns a configuration, each bad value left out
+	// (the lower sources' value stands, the default at worst; a file that
+	// cannot be read or parsed is left out whole; an invalid sink is left
+	// out) and the file sink on, with an Errors listing every problem, one
+	// line each, for the caller to log and put in reports. Errors on the
+	// command line stay fatal (a nil Config), and so does any error when
+	// the configuration that was read says strict (strict = true,
+	// PRODWRAP_STRICT=1, --strict). check-config is never lenient.
+	Lenient bool
 }
 
 // ErrHelp is returned by Load when -h or --help was asked for; the caller
@@ -29,7 +39,8 @@ type Options struct {
 var ErrHelp = flag.ErrHelp
 
 // Load reads the configuration and returns it with the arguments left
-// after prodwrap's flags (the command and its arguments).
+// after prodwrap's flags (the command and its arguments). The error is an
+// *Error, or with Options.Lenient an Errors beside a usable Config.
 func Load(o Options) (*Config, []string, error) {
 	env := envMap(o.Env)
 	fs := newFlagSet(o.Name)
@@ -44,6 +55,7 @@ func Load(o Options) (*Config, []string, error) {
 		return nil, nil, &Error{Source: "command line", Err: fmt.Errorf("unexpected argument %q", rest[0])}
 	}
 
+	p := &problems{lenient: o.Lenient}
 	c := Default()
 	path := fs.Lookup("config").Value.String()
 	if path == "" {
@@ -55,7 +67,7 @@ func Load(o Options) (*Config, []string, error) {
 		}
 	}
 	if path != "" {
-		if err := c.decodeFile(path); err != nil {
+		if err := c.decodeFile(path, p); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -67,7 +79,10 @@ func Load(o Options) (*Config, []string, error) {
 		if v, ok := env[s.env]; ok && v != "" {
 			x, err := s.parseText(v)
 			if err != nil {
-				return nil, nil, &Error{Source: "environment", Key: s.env, Err: err}
+				if err := p.add(&Error{Source: "environment", Key: s.env, Err: err}); err != nil {
+					return nil, nil, err
+				}
+				continue
 			}
 			s.store(c, x)
 			c.setOrigin(s.key, origin{src: FromEnv, name: s.env})
@@ -103,14 +118,23 @@ func Load(o Options) (*Config, []string, error) {
 	if ferr != nil {
 		return nil, nil, ferr
 	}
-	if err := c.resolveSecrets(env); err != nil {
+	if err := c.resolveSecrets(env, p); err != nil {
 		return nil, nil, err
 	}
-	if err := c.checkMasked(); err != nil {
+	if err := c.checkMasked(p); err != nil {
 		return nil, nil, err
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.validate(p); err != nil {
 		return nil, nil, err
+	}
+	if len(p.list) > 0 {
+		if c.Strict {
+			return nil, nil, p.list
+		}
+		on := true
+		c.File.Enabled = &on
+		c.setOrigin("file.enabled", origin{src: FromDefault, name: "file.enabled (on: the configuration has errors)"})
+		return c, rest, p.list
 	}
 	return c, rest, nil
 }

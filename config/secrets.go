@@ -9,13 +9,13 @@ import (
 
 // resolveSecrets fills secrets from *_file keys and systemd credentials. A
 // secret read through a file is placed, in errors, at the key that named
-// the file.
-func (c *Config) resolveSecrets(env map[string]string) error {
+// the file; a lenient load goes on without it.
+func (c *Config) resolveSecrets(env map[string]string, p *problems) error {
 	creds := env["CREDENTIALS_DIRECTORY"]
 	fromFile := func(secretKey, fileKey, path string, dst *Secret) error {
 		v, err := readSecret(path)
 		if err != nil {
-			return c.errorAt(fileKey, err)
+			return p.add(c.errorAt(fileKey, err))
 		}
 		*dst = Secret(v)
 		o := c.origins[fileKey]
@@ -57,15 +57,21 @@ func (c *Config) resolveSecrets(env map[string]string) error {
 			fromCredential("slack.webhook_url", "slack-webhook-url", &c.Slack.WebhookURL)
 		}
 	}
+	var drop []int
 	for i := range c.Webhooks {
 		w := &c.Webhooks[i]
 		if w.URL == "" && w.URLFile != "" {
 			key := fmt.Sprintf("webhook[%d]", i)
+			before := len(p.list)
 			if err := fromFile(key+".url", key+".url_file", w.URLFile, &w.URL); err != nil {
 				return err
 			}
+			if len(p.list) > before {
+				drop = append(drop, i) // no URL: the webhook is left out
+			}
 		}
 	}
+	c.dropWebhooks(drop)
 	if len(c.Webhooks) == 0 && creds != "" {
 		var u Secret
 		if fromCredential("webhook[0].url", "webhook-url", &u) {

@@ -61,6 +61,10 @@ const maxTailBytes = 64 * mib
 // (and PRODWRAP_WEBHOOK_URL's for a single one). Why each range is what it
 // is: docs/configuration.md, "Ranges".
 var settings = []setting{
+	// Keys of no section come first: TOML puts them before any table.
+	{key: "strict", env: "PRODWRAP_STRICT", flag: "strict", usage: "refuse to run the command when the configuration has an error (exit 125)",
+		kind: kindBool, ptr: func(c *Config) any { return &c.Strict }},
+
 	{key: "service.name", env: "PRODWRAP_SERVICE", flag: "service", usage: "service `name` in reports (default: the command's base name)",
 		ptr: func(c *Config) any { return &c.Service.Name }},
 	{key: "service.environment", env: "PRODWRAP_ENVIRONMENT", flag: "environment", usage: "deployment `environment` (production, staging...)",

@@ -101,89 +101,126 @@ func (f *tomlFile) unknown(line int, key string, known []string) *Error {
 // decodeFile reads the TOML file at path into c, strictly: every key known,
 // every value of its setting's type. A secret written as "***" (as
 // check-config prints it) is left to its other sources; checkMasked
-// refuses it when none gave it a value.
-func (c *Config) decodeFile(path string) error {
+// refuses it when none gave it a value. Each error goes to p: a strict load
+// stops at the first, a lenient one leaves the key out (a file that cannot
+// be read or parsed, the whole file; a [[webhook]] with an error, the whole
+// webhook).
+func (c *Config) decodeFile(path string, p *problems) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return &Error{Source: path, Err: fmt.Errorf("cannot read the configuration: %w", err)}
+		return p.add(&Error{Source: path, Err: fmt.Errorf("cannot read the configuration: %w", err)})
 	}
 	var top map[string]toml.Primitive
 	md, err := toml.Decode(string(data), &top)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return &Error{Source: path, Line: pe.Position.Line, Col: pe.Position.Col, Key: pe.LastKey, Err: errors.New(pe.Message)}
+			return p.add(&Error{Source: path, Line: pe.Position.Line, Col: pe.Position.Col, Key: pe.LastKey, Err: errors.New(pe.Message)})
 		}
-		return &Error{Source: path, Err: err}
+		return p.add(&Error{Source: path, Err: err})
 	}
 	f := &tomlFile{path: path, data: data, md: &md}
 	c.Path = path
-	tables := f.sorted(top)
-	// The sections' entries, for suggestions among them.
+	// The sections, for suggestions among them.
 	sections := []string{"webhook"}
 	for _, s := range settings {
-		sec, _, _ := strings.Cut(s.key, ".")
-		if !contains(sections, sec) {
+		if sec, _ := splitKey(s.key); !contains(sections, sec) {
 			sections = append(sections, sec)
 		}
 	}
-	for _, t := range tables {
+	for _, t := range f.sorted(top) {
 		if t.name == "webhook" {
-			if err := c.decodeWebhooks(f, t); err != nil {
+			if err := c.decodeWebhooks(f, t, p); err != nil {
+				return err
+			}
+			continue
+		}
+		if s := settingByKey(t.name); s != nil && !strings.Contains(s.key, ".") {
+			// A key of no section (strict).
+			if err := c.decodeValue(f, s, t, p); err != nil {
 				return err
 			}
 			continue
 		}
 		if !contains(sections, t.name) {
-			return f.unknown(t.line, t.name, sections)
+			var known []string
+			for _, k := range Keys() {
+				if !strings.Contains(k, ".") {
+					known = append(known, k)
+				}
+			}
+			if err := p.add(f.unknown(t.line, t.name, append(known, sections...))); err != nil {
+				return err
+			}
+			continue
 		}
-		if _, ok := t.v.(map[string]any); !ok {
-			return f.errorAt(t.line, t.name, wrongType(t.v, "a table (["+t.name+"])"))
+		if !isTable(t.v) {
+			if err := p.add(f.errorAt(t.line, t.name, wrongType(t.v, "a table (["+t.name+"])"))); err != nil {
+				return err
+			}
+			continue
 		}
 		keys, err := f.entries(t.prim)
 		if err != nil {
-			return f.errorAt(t.line, t.name, err)
+			if err := p.add(f.errorAt(t.line, t.name, err)); err != nil {
+				return err
+			}
+			continue
 		}
 		for _, k := range keys {
 			full := t.name + "." + k.name
 			s := settingByKey(full)
 			if s == nil {
-				return f.unknown(k.line, full, Keys())
-			}
-			v, err := s.parseTOML(k.v)
-			if err != nil {
-				return f.errorAt(k.line, full, err)
-			}
-			if s.kind == kindSecret && v == Masked {
-				c.setOrigin(full, origin{src: FromFile, line: k.line, col: keyCol(data, k.line), masked: true})
+				if err := p.add(f.unknown(k.line, full, Keys())); err != nil {
+					return err
+				}
 				continue
 			}
-			s.store(c, v)
-			c.setOrigin(full, origin{src: FromFile, line: k.line, col: keyCol(data, k.line)})
+			k.name = full
+			if err := c.decodeValue(f, s, k, p); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// decodeValue reads the value of one setting (k.name is its key).
+func (c *Config) decodeValue(f *tomlFile, s *setting, k entry, p *problems) error {
+	v, err := s.parseTOML(k.v)
+	if err != nil {
+		return p.add(f.errorAt(k.line, k.name, err))
+	}
+	o := origin{src: FromFile, line: k.line, col: keyCol(f.data, k.line)}
+	if s.kind == kindSecret && v == Masked {
+		o.masked = true
+	} else {
+		s.store(c, v)
+	}
+	c.setOrigin(k.name, o)
+	return nil
+}
+
 // decodeWebhooks reads the [[webhook]] tables.
-func (c *Config) decodeWebhooks(f *tomlFile, t entry) error {
+func (c *Config) decodeWebhooks(f *tomlFile, t entry, p *problems) error {
 	var list []toml.Primitive
 	if err := f.md.PrimitiveDecode(t.prim, &list); err != nil {
-		return f.errorAt(t.line, "webhook", wrongType(t.v, "an array of tables ([[webhook]])"))
+		return p.add(f.errorAt(t.line, "webhook", wrongType(t.v, "an array of tables ([[webhook]])")))
 	}
 	blocks := tableBlocks(f.data, "webhook")
-	for i, p := range list {
-		if v, _ := f.at(p); !isTable(v) {
-			return f.errorAt(t.line, "webhook", wrongType(v, "an array of tables ([[webhook]])"))
+	for i, prim := range list {
+		if v, _ := f.at(prim); !isTable(v) {
+			if err := p.add(f.errorAt(t.line, "webhook", wrongType(v, "an array of tables ([[webhook]])"))); err != nil {
+				return err
+			}
+			continue
 		}
-		keys, err := f.entries(p)
-		if err != nil {
-			return f.errorAt(t.line, "webhook", err)
+		line := t.line
+		if i < len(blocks) {
+			line = blocks[i][0]
 		}
-		n := len(c.Webhooks)
-		w := Webhook{}
 		// BurntSushi/toml keeps one position per key path, the last table's;
-		// the line is found again in the i-th [[webhook]] block.
+		// each key's line is found again in the i-th [[webhook]] block.
 		lineOf := func(key string, fallback int) int {
 			if i < len(blocks) {
 				if l := keyLineIn(f.data, blocks[i], key); l > 0 {
@@ -192,86 +229,97 @@ func (c *Config) decodeWebhooks(f *tomlFile, t entry) error {
 			}
 			return fallback
 		}
-		for _, k := range keys {
-			key := fmt.Sprintf("webhook[%d].%s", n, k.name)
-			line := lineOf(k.name, k.line)
-			str, isStr := k.v.(string)
-			switch k.name {
-			case "name", "url", "url_file":
-				if !isStr {
-					return f.errorAt(line, key, wrongType(k.v, "a string"))
-				}
-			case "headers":
-				if err := c.decodeHeaders(f, &w, n, k, lineOf); err != nil {
-					return err
-				}
-				continue
-			default:
-				return f.unknown(line, "webhook."+k.name, Keys())
+		w, origins, err := decodeWebhook(f, prim, len(c.Webhooks), line, lineOf)
+		if err != nil {
+			if err := p.add(err); err != nil {
+				return err
 			}
-			switch k.name {
-			case "name":
-				w.Name = str
-			case "url":
-				if str == Masked {
-					c.setOrigin(key, origin{src: FromFile, line: line, col: keyCol(f.data, line), masked: true})
-					continue
-				}
-				w.URL = Secret(str)
-			case "url_file":
-				w.URLFile = str
-			}
-			c.setOrigin(key, origin{src: FromFile, line: line, col: keyCol(f.data, line)})
+			continue
 		}
 		c.Webhooks = append(c.Webhooks, w)
-		if _, ok := c.origins[fmt.Sprintf("webhook[%d].url", n)]; !ok {
-			// A missing url is reported at the table.
-			line := t.line
-			if i < len(blocks) {
-				line = blocks[i][0]
-			}
-			c.setOrigin(fmt.Sprintf("webhook[%d].url", n), origin{src: FromFile, line: line})
+		for k, o := range origins {
+			c.setOrigin(k, o)
 		}
 	}
 	return nil
 }
 
-// decodeHeaders reads a webhook's headers table.
-func (c *Config) decodeHeaders(f *tomlFile, w *Webhook, n int, k entry, lineOf func(string, int) int) error {
-	key := fmt.Sprintf("webhook[%d].headers", n)
-	line := lineOf("headers", k.line)
-	m, ok := k.v.(map[string]any)
-	if !ok {
-		return f.errorAt(line, key, wrongType(k.v, `a table of header names and values, such as { Authorization = "Bearer ..." }`))
+// decodeWebhook reads one [[webhook]] table, the n-th webhook, whose
+// header is at line.
+func decodeWebhook(f *tomlFile, prim toml.Primitive, n, line int, lineOf func(string, int) int) (Webhook, map[string]origin, *Error) {
+	var w Webhook
+	origins := map[string]origin{}
+	keys, err := f.entries(prim)
+	if err != nil {
+		return w, nil, f.errorAt(line, "webhook", err)
 	}
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		hline := lineOf("headers."+name, line)
-		v, ok := m[name].(string)
-		if !ok {
-			return f.errorAt(hline, key+"."+name, wrongType(m[name], "a string"))
-		}
-		if v == Masked {
-			c.setOrigin(key+"."+name, origin{src: FromFile, line: hline, col: keyCol(f.data, hline), masked: true})
+	at := func(l int) origin { return origin{src: FromFile, line: l, col: keyCol(f.data, l)} }
+	for _, k := range keys {
+		key := fmt.Sprintf("webhook[%d].%s", n, k.name)
+		kline := lineOf(k.name, k.line)
+		if k.name == "headers" {
+			m, ok := k.v.(map[string]any)
+			if !ok {
+				return w, nil, f.errorAt(kline, key, wrongType(k.v, `a table of header names and values, such as { Authorization = "Bearer ..." }`))
+			}
+			names := make([]string, 0, len(m))
+			for name := range m {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				hline := lineOf("headers."+name, kline)
+				v, ok := m[name].(string)
+				if !ok {
+					return w, nil, f.errorAt(hline, key+"."+name, wrongType(m[name], "a string"))
+				}
+				o := at(hline)
+				if v == Masked {
+					o.masked = true
+				} else {
+					if w.Headers == nil {
+						w.Headers = map[string]Secret{}
+					}
+					w.Headers[name] = Secret(v)
+				}
+				origins[key+"."+name] = o
+			}
 			continue
 		}
-		if w.Headers == nil {
-			w.Headers = map[string]Secret{}
+		if !contains(webhookKeys, k.name) {
+			return w, nil, f.unknown(kline, "webhook."+k.name, Keys())
 		}
-		w.Headers[name] = Secret(v)
-		c.setOrigin(key+"."+name, origin{src: FromFile, line: hline, col: keyCol(f.data, hline)})
+		str, ok := k.v.(string)
+		if !ok {
+			return w, nil, f.errorAt(kline, key, wrongType(k.v, "a string"))
+		}
+		o := at(kline)
+		switch k.name {
+		case "name":
+			w.Name = str
+		case "url":
+			if str == Masked {
+				o.masked = true
+			} else {
+				w.URL = Secret(str)
+			}
+		case "url_file":
+			w.URLFile = str
+		}
+		origins[key] = o
 	}
-	return nil
+	if _, ok := origins[fmt.Sprintf("webhook[%d].url", n)]; !ok {
+		// A missing url is reported at the table.
+		origins[fmt.Sprintf("webhook[%d].url", n)] = origin{src: FromFile, line: line}
+	}
+	return w, origins, nil
 }
 
 // checkMasked refuses a secret the file gave as "***" and no other source
 // replaced: check-config masks secrets, and a file made of its output must
-// not quietly drop one (a webhook's Authorization header, the DSN).
-func (c *Config) checkMasked() error {
+// not quietly drop one (a webhook's Authorization header, the DSN). A
+// lenient load leaves such a webhook out.
+func (c *Config) checkMasked(p *problems) error {
 	keys := make([]string, 0, len(c.origins))
 	for k, o := range c.origins {
 		if o.masked {
@@ -279,10 +327,26 @@ func (c *Config) checkMasked() error {
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return c.origins[keys[i]].line < c.origins[keys[j]].line })
-	if len(keys) == 0 {
-		return nil
+	var drop []int
+	for _, k := range keys {
+		err := c.errorAt(k, errors.New(`the value is "***", check-config's mask of a secret: write the secret, or give it in its *_file key, the environment or a systemd credential`))
+		if err := p.add(err); err != nil {
+			return err
+		}
+		if i, ok := webhookIndex(k); ok {
+			drop = append(drop, i)
+		}
 	}
-	return c.errorAt(keys[0], errors.New(`the value is "***", check-config's mask of a secret: write the secret, or give it in its *_file key, the environment or a systemd credential`))
+	c.dropWebhooks(drop)
+	return nil
+}
+
+// splitKey splits "section.name"; a key of no section has section "".
+func splitKey(key string) (section, name string) {
+	if sec, name, ok := strings.Cut(key, "."); ok {
+		return sec, name
+	}
+	return "", key
 }
 
 func isTable(v any) bool { _, ok := v.(map[string]any); return ok }
@@ -370,7 +434,7 @@ func (c *Config) WriteTOML(w io.Writer) error {
 	section := ""
 	for i := range settings {
 		s := &settings[i]
-		sec, name, _ := strings.Cut(s.key, ".")
+		sec, name := splitKey(s.key)
 		if sec != section {
 			fmt.Fprintf(&b, "\n[%s]\n", sec)
 			section = sec
