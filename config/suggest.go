@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -96,7 +97,7 @@ func UnknownEnv(env []string, known ...string) []UnknownVar {
 	seen := map[string]bool{}
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(k, "PRODWRAP_") || contains(names, k) || seen[k] {
+		if !strings.HasPrefix(k, "PRODWRAP_") || slices.Contains(names, k) || seen[k] {
 			continue
 		}
 		seen[k] = true

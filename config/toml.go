@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -124,7 +125,7 @@ func (c *Config) decodeFile(path string, p *problems) error {
 	// The sections, for suggestions among them.
 	sections := []string{"webhook"}
 	for _, s := range settings {
-		if sec, _ := splitKey(s.key); !contains(sections, sec) {
+		if sec, _ := splitKey(s.key); sec != "" && !slices.Contains(sections, sec) {
 			sections = append(sections, sec)
 		}
 	}
@@ -142,7 +143,7 @@ func (c *Config) decodeFile(path string, p *problems) error {
 			}
 			continue
 		}
-		if !contains(sections, t.name) {
+		if !slices.Contains(sections, t.name) {
 			var known []string
 			for _, k := range Keys() {
 				if !strings.Contains(k, ".") {
@@ -286,7 +287,7 @@ func decodeWebhook(f *tomlFile, prim toml.Primitive, n, line int, lineOf func(st
 			}
 			continue
 		}
-		if !contains(webhookKeys, k.name) {
+		if !slices.Contains(webhookKeys, k.name) {
 			return w, nil, f.unknown(kline, "webhook."+k.name, Keys())
 		}
 		str, ok := k.v.(string)
@@ -350,15 +351,6 @@ func splitKey(key string) (section, name string) {
 }
 
 func isTable(v any) bool { _, ok := v.(map[string]any); return ok }
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
 
 // tableBlocks returns the first and last line of each [[name]] table.
 func tableBlocks(data []byte, name string) [][2]int {
