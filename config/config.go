@@ -430,10 +430,7 @@ func (c *Config) validate(p *problems) error {
 		}
 	}
 	if n := int64(c.Capture.TailLines) * int64(c.Capture.MaxLine); n > maxTailBytes {
-		key := "capture.tail_lines"
-		if c.SourceOf("capture.max_line") > c.SourceOf(key) {
-			key = "capture.max_line"
-		}
+		key := c.blame("capture.tail_lines", "capture.max_line")
 		err := fmt.Errorf("tail_lines × max_line is %s, more than the %s the tail may hold: lower one of them", showSize(n), showSize(maxTailBytes))
 		if err := p.add(c.errorAt(key, err)); err != nil {
 			return err
@@ -441,17 +438,17 @@ func (c *Config) validate(p *problems) error {
 		c.resetKeys("capture.tail_lines", "capture.max_line")
 	}
 	if c.Process.RestartDelay > c.Process.RestartMaxDelay {
-		err := fmt.Errorf("%s is less than restart_delay (%s)",
-			shortDuration(time.Duration(c.Process.RestartMaxDelay)), shortDuration(time.Duration(c.Process.RestartDelay)))
-		if err := p.add(c.errorAt("process.restart_max_delay", err)); err != nil {
+		err := fmt.Errorf("restart_delay (%s) is more than restart_max_delay (%s)",
+			shortDuration(time.Duration(c.Process.RestartDelay)), shortDuration(time.Duration(c.Process.RestartMaxDelay)))
+		if err := p.add(c.errorAt(c.blame("process.restart_max_delay", "process.restart_delay"), err)); err != nil {
 			return err
 		}
 		c.resetKeys("process.restart_delay", "process.restart_max_delay")
 	}
 	if c.Delivery.MinBackoff > c.Delivery.MaxBackoff {
-		err := fmt.Errorf("%s is less than min_backoff (%s)",
-			shortDuration(time.Duration(c.Delivery.MaxBackoff)), shortDuration(time.Duration(c.Delivery.MinBackoff)))
-		if err := p.add(c.errorAt("delivery.max_backoff", err)); err != nil {
+		err := fmt.Errorf("min_backoff (%s) is more than max_backoff (%s)",
+			shortDuration(time.Duration(c.Delivery.MinBackoff)), shortDuration(time.Duration(c.Delivery.MaxBackoff)))
+		if err := p.add(c.errorAt(c.blame("delivery.max_backoff", "delivery.min_backoff"), err)); err != nil {
 			return err
 		}
 		c.resetKeys("delivery.min_backoff", "delivery.max_backoff")
@@ -483,6 +480,15 @@ func (c *Config) validate(p *problems) error {
 	return nil
 }
 
+// blame returns which of two settings that conflict an error names: the
+// one from the higher source (a flag over the file), a on a tie.
+func (c *Config) blame(a, b string) string {
+	if c.SourceOf(b) > c.SourceOf(a) {
+		return b
+	}
+	return a
+}
+
 // errorMissing is err about key, which is missing: placed where the value
 // that needs it (needer) came from.
 func (c *Config) errorMissing(key, needer string, err error) *Error {
@@ -508,11 +514,7 @@ func (c *Config) validateSlack() *Error {
 	case err == nil:
 		return nil
 	case errors.Is(err, notify.ErrSlackBoth):
-		key := "slack.token"
-		if c.SourceOf("slack.webhook_url") > c.SourceOf(key) {
-			key = "slack.webhook_url"
-		}
-		return c.errorAt(key, err)
+		return c.errorAt(c.blame("slack.token", "slack.webhook_url"), err)
 	case errors.Is(err, notify.ErrSlackChannel):
 		return c.errorMissing("slack.channel", "slack.token", fmt.Errorf("missing: %w", err))
 	case errors.Is(err, notify.ErrURL) && s.WebhookURL != "" && notify.ValidateURL(s.WebhookURL.Reveal()) != nil:

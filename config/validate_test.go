@@ -99,8 +99,9 @@ func TestBoundsBetweenSettings(t *testing.T) {
 	}{
 		{"tail memory", "[capture]\ntail_lines = 10000\nmax_line = \"1MiB\"\n", nil, `prodwrap.toml:2:1: capture.tail_lines: tail_lines × max_line is 10000MiB, more than the 64MiB`},
 		{"tail memory from a flag", "[capture]\nmax_line = \"1MiB\"\n", []string{"--tail-lines", "100"}, `command line: --tail-lines: tail_lines × max_line`},
-		{"restart delays", "[process]\nrestart_delay = \"2m\"\nrestart_max_delay = \"1m\"\n", nil, `prodwrap.toml:3:1: process.restart_max_delay: 1m is less than restart_delay \(2m\)`},
-		{"backoffs", "[delivery]\nmin_backoff = \"10s\"\n", nil, `prodwrap.toml: delivery.max_backoff|default: delivery.max_backoff: 5s is less than min_backoff \(10s\)`},
+		{"restart delays", "[process]\nrestart_delay = \"2m\"\nrestart_max_delay = \"1m\"\n", nil, `prodwrap.toml:3:1: process.restart_max_delay: restart_delay \(2m\) is more than restart_max_delay \(1m\)`},
+		{"backoffs", "[delivery]\nmin_backoff = \"10s\"\n", nil, `prodwrap.toml:2:1: delivery.min_backoff: min_backoff \(10s\) is more than max_backoff \(5s\)`},
+		{"restart delay from a flag", "[process]\nrestart_max_delay = \"1m\"\n", []string{"--restart-delay", "2m"}, `^command line: --restart-delay: restart_delay \(2m\) is more than restart_max_delay \(1m\)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
