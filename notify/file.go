@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/prodwrap/prodwrap/report"
 )
@@ -56,8 +55,3 @@ func (f *File) Notify(_ context.Context, r *report.Report) error {
 
 // Dir is the report directory.
 func (f *File) Dir() string { return f.dir }
-
-// IsReportFile reports whether name looks like a file the sink wrote.
-func IsReportFile(name string) bool {
-	return strings.HasSuffix(name, ".json") && !strings.HasPrefix(filepath.Base(name), ".tmp-")
-}

@@ -30,10 +30,15 @@ const DefaultFloodWindow = 10 * time.Minute
 // The state lives in the spool directory (flood.json, guarded by an flock
 // on flood.lock), so it holds across restarts of prodwrap itself, and
 // prodwrap processes sharing a spool share it.
+//
+// A Flood is safe for use by several goroutines.
 type Flood struct {
-	Dir    string
+	// Dir holds the state; prodwrap gives the spool's directory.
+	Dir string
+	// Window is the flood-control window; 0 means DefaultFloodWindow.
 	Window time.Duration
-	now    func() time.Time
+	// Clock tells when a window closes; nil is the real clock.
+	Clock Clock
 }
 
 // floodEntry is one fingerprint's window.
@@ -53,12 +58,7 @@ func (f *Flood) window() time.Duration {
 	return f.Window
 }
 
-func (f *Flood) clock() time.Time {
-	if f.now != nil {
-		return f.now()
-	}
-	return time.Now()
-}
+func (f *Flood) clock() time.Time { return orReal(f.Clock).Now() }
 
 func floodKey(r *report.Report) string {
 	h := sha256.Sum256([]byte(r.Service + "\x00" + strings.Join(r.Fingerprint, "\x00")))
@@ -70,23 +70,25 @@ func (f *Flood) update(fn func(s floodState) error) error {
 	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
 		return fmt.Errorf("flood state: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(f.Dir, "flood.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := os.OpenFile(filepath.Join(f.Dir, "flood.lock"), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("flood state: %w", err)
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+	defer lock.Close() // releases the flock
+	if err := flock(lock); err != nil {
 		return fmt.Errorf("flood state lock: %w", err)
 	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	path := filepath.Join(f.Dir, "flood.json")
 	s := floodState{}
-	b, err := os.ReadFile(path)
+	b, err := readFileSafe(path, MaxEntrySize)
+	var bad *badEntryError
 	switch {
 	case err == nil:
 		if json.Unmarshal(b, &s) != nil {
 			s = floodState{} // a damaged state file costs at most a repeated message
 		}
+	case errors.As(err, &bad):
+		s = floodState{} // replaced by the rename below, never followed
 	case !errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("flood state: %w", err)
 	}

@@ -32,22 +32,33 @@ type HTTPError struct {
 	Status int
 	// RetryAfter is what the receiver asked to wait, 0 when it did not say.
 	RetryAfter time.Duration
-	// Body is the start of the answer's body, for the log.
+	// Body is the start of the answer's body, for the log: at most
+	// maxErrorBody bytes, the request's secrets masked.
 	Body string
+	// Location is where a 3xx pointed, masked: scheme and host only.
+	Location string
 }
 
 func (e *HTTPError) Error() string {
 	s := fmt.Sprintf("%s: HTTP %d", e.Sink, e.Status)
+	if e.Status/100 == 3 {
+		s += " (a redirect, not followed"
+		if e.Location != "" {
+			s += ", to " + e.Location
+		}
+		s += "; set the sink's final URL)"
+	}
 	if e.Body != "" {
 		s += ": " + e.Body
 	}
 	return s
 }
 
-// Permanent reports whether retrying cannot help: a 4xx other than 408
-// (timeout) and 429 (rate limited).
+// Permanent reports whether retrying cannot help: a 3xx (redirects are
+// never followed: the configuration must name the final URL), a 4xx other
+// than 408 (timeout) and 429 (rate limited).
 func (e *HTTPError) Permanent() bool {
-	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
+	return e.Status/100 == 3 || e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
 }
 
 // IsPermanent reports whether err says that retrying the same delivery

@@ -127,6 +127,7 @@ func dispatcher(t *testing.T, hookURL string, log io.Writer) (*notify.Dispatcher
 		Spool: sp, Sinks: []notify.Sink{file, hook}, Deadline: 3 * time.Second,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(log, nil)),
+		Clock:  newFakeClock(),
 	}, file
 }
 
@@ -135,12 +136,13 @@ func TestDeliverThroughFailures(t *testing.T) {
 		name     string
 		script   []func(w http.ResponseWriter)
 		complete bool
+		minWait  time.Duration // what the receiver asked to wait
 	}{
-		{"accepted at once", nil, true},
-		{"500 then accepted", []func(http.ResponseWriter){status(500), status(502)}, true},
-		{"429 with Retry-After then accepted", []func(http.ResponseWriter){status(429, "Retry-After", "1")}, true},
-		{"connection closed then accepted", []func(http.ResponseWriter){closeConn}, true},
-		{"permanent 403", []func(http.ResponseWriter){status(403), status(403), status(403)}, false},
+		{"accepted at once", nil, true, 0},
+		{"500 then accepted", []func(http.ResponseWriter){status(500), status(502)}, true, 0},
+		{"429 with Retry-After then accepted", []func(http.ResponseWriter){status(429, "Retry-After", "1")}, true, time.Second},
+		{"connection closed then accepted", []func(http.ResponseWriter){closeConn}, true, 0},
+		{"permanent 403", []func(http.ResponseWriter){status(403), status(403), status(403)}, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +156,9 @@ func TestDeliverThroughFailures(t *testing.T) {
 			}
 			if out.Complete() != tt.complete {
 				t.Fatalf("Complete = %v, want %v; failed %v", out.Complete(), tt.complete, out.Failed)
+			}
+			if waited := d.Clock.(*fakeClock).Slept(); waited < tt.minWait {
+				t.Errorf("waited %v before the retry, want the receiver's %v", waited, tt.minWait)
 			}
 			if _, err := os.Stat(file.Path(r)); err != nil {
 				t.Errorf("file sink: %v", err)
@@ -322,13 +327,13 @@ func TestSentryRateLimitIsObeyed(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp, _ := notify.OpenSpool(t.TempDir())
-	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{s}, Deadline: 10 * time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
-	start := time.Now()
+	clock := newFakeClock()
+	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{s}, Deadline: 10 * time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Clock: clock}
 	out, err := d.Deliver(context.Background(), testReport("rl"))
 	if err != nil || !out.Complete() {
 		t.Fatalf("%v %+v", err, out)
 	}
-	if waited := time.Since(start); waited < 2*time.Second || calls.Load() != 2 {
+	if waited := clock.Slept(); waited < 2*time.Second || calls.Load() != 2 {
 		t.Errorf("delivered after %v in %d calls; want the 2s limit obeyed, 2 calls", waited, calls.Load())
 	}
 }

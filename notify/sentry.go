@@ -25,7 +25,8 @@ type SentryOptions struct {
 	DSN string
 	// Environment and Release override the report's when set.
 	Environment, Release string
-	// Client is the HTTP client; nil means one with a 10 s timeout.
+	// Client is the HTTP client; nil means one with a 10 s timeout. The
+	// sink uses a copy that never follows a redirect.
 	Client *http.Client
 }
 
@@ -48,10 +49,7 @@ func NewSentry(opts SentryOptions) (*Sentry, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := opts.Client
-	if c == nil {
-		c = &http.Client{Timeout: 10 * time.Second}
-	}
+	c := httpClient(opts.Client)
 	return &Sentry{dsn: dsn, opts: opts, client: c}, nil
 }
 

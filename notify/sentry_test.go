@@ -97,6 +97,7 @@ func TestSentryReceiverGetsTheEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the npm Sentry receiver")
 	}
+	t.Parallel() // the receiver takes a second to start
 	rcv := testreceiver.StartSentry(t)
 	s, err := notify.NewSentry(notify.SentryOptions{DSN: rcv.DSN()})
 	if err != nil {

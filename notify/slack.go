@@ -32,7 +32,8 @@ type SlackOptions struct {
 	Token, Channel string
 	// APIURL replaces https://slack.com/api/ (tests).
 	APIURL string
-	// Client is the HTTP client; nil means one with a 10 s timeout.
+	// Client is the HTTP client; nil means one with a 10 s timeout. The
+	// sink uses a copy that never follows a redirect.
 	Client *http.Client
 	// Flood, when set, posts one message per fingerprint and window and
 	// then a summary (see Flood).
@@ -92,10 +93,7 @@ func NewSlack(opts SlackOptions) (*Slack, error) {
 			return nil, errors.New("slack: the webhook URL must be an absolute http or https URL")
 		}
 	}
-	c := opts.Client
-	if c == nil {
-		c = &http.Client{Timeout: 10 * time.Second}
-	}
+	c := httpClient(opts.Client)
 	return &Slack{opts: opts, client: c}, nil
 }
 

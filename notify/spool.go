@@ -4,14 +4,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prodwrap/prodwrap/report"
+)
+
+// Limits of the spool.
+const (
+	// MaxEntrySize caps a spool entry, in bytes: Put refuses a larger one
+	// (the report is then delivered from memory), and a larger file found
+	// in pending/ is quarantined unread. A report's output is cut at
+	// report.MaxOutput, so a real entry is far below it.
+	MaxEntrySize = 8 << 20
+	// DefaultQuarantineFiles and DefaultQuarantineBytes bound quarantine/
+	// when Spool.MaxQuarantineFiles and MaxQuarantineBytes are 0: beyond
+	// either, the oldest files are removed first.
+	DefaultQuarantineFiles = 100
+	DefaultQuarantineBytes = 64 << 20
 )
 
 // Entry is a report waiting in the spool, with the sinks that have
@@ -25,53 +42,182 @@ type Entry struct {
 	// Attempts counts deliveries of this entry that did not finish.
 	Attempts int `json:"attempts"`
 
-	path string
+	path  string   // "" for a report delivered from memory
+	claim *os.File // the held lock file, nil when not claimed
 }
 
-// Path is the entry's file.
+// Path is the entry's file, "" for a report that could not be spooled.
 func (e *Entry) Path() string { return e.path }
 
 // Spool is the durable queue of reports not yet delivered everywhere. It is
-// safe for use by several goroutines; several prodwrap processes may share
-// a directory, because every change is an atomic rename.
+// safe for use by several goroutines, and several prodwrap processes may
+// share its directory: every change is an atomic rename, and an entry is
+// delivered only under its claim (see the package documentation).
 type Spool struct {
 	dir string
-	mu  sync.Mutex
+
+	// MaxQuarantineFiles and MaxQuarantineBytes bound quarantine/; 0
+	// means DefaultQuarantineFiles and DefaultQuarantineBytes. Set them
+	// before the spool is used.
+	MaxQuarantineFiles int
+	MaxQuarantineBytes int64
+
+	mu sync.Mutex
+	// unrecorded keeps, per entry file name, the acknowledgements this
+	// process could not write (a read-only spool), so that it never sends
+	// those sinks the entry again.
+	unrecorded map[string]map[string]ack
+	// limits are the rate limits this process knows, beside the state file.
+	limits map[string]time.Time
 }
 
-// OpenSpool opens (creating it if needed) the spool in dir.
+type ack struct {
+	at      time.Time
+	receipt string
+}
+
+// OpenSpool opens (creating it if needed) the spool in dir. dir itself may
+// be a symbolic link, as an administrator may want; nothing under it is
+// followed through one.
 func OpenSpool(dir string) (*Spool, error) {
 	if dir == "" {
 		return nil, errors.New("notify: empty spool directory")
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "pending"), 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open spool %s: %w", dir, err)
 	}
+	for _, sub := range []string{"pending", "quarantine"} {
+		if err := mkdirNoFollow(filepath.Join(dir, sub)); err != nil {
+			return nil, fmt.Errorf("open spool %s: %w", dir, err)
+		}
+	}
 	return &Spool{dir: dir}, nil
+}
+
+// OpenOwnedSpool opens a fallback spool: dir is created with mode 0700
+// when missing, and refused unless it is a directory (not a symbolic link)
+// owned by the effective user and not writable by group or others. A
+// directory someone else made, or could write into, is not prodwrap's.
+func OpenOwnedSpool(dir string) (*Spool, error) {
+	if dir == "" {
+		return nil, errors.New("notify: empty spool directory")
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("fallback spool %s: %w", dir, err)
+	}
+	if err := checkOwned(dir); err != nil {
+		return nil, fmt.Errorf("fallback spool %s: %w; not used", dir, err)
+	}
+	return OpenSpool(dir)
+}
+
+// checkOwned says why dir is not a private directory of the effective user.
+func checkOwned(dir string) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return errors.New("is a symbolic link")
+	}
+	if !fi.IsDir() {
+		return errors.New("is not a directory")
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return errors.New("cannot read its owner")
+	}
+	if euid := os.Geteuid(); st.Uid != uint32(euid) {
+		return fmt.Errorf("owned by uid %d, not %d", st.Uid, euid)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("mode %#o is writable by group or others", fi.Mode().Perm())
+	}
+	return nil
+}
+
+// mkdirNoFollow makes dir (one level) and checks that it is a directory
+// and not a symbolic link to one.
+func mkdirNoFollow(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory (a symbolic link is not followed)", dir)
+	}
+	return nil
 }
 
 // Dir is the spool's directory.
 func (s *Spool) Dir() string { return s.dir }
 
-func (s *Spool) pending() string { return filepath.Join(s.dir, "pending") }
+func (s *Spool) pending() string    { return filepath.Join(s.dir, "pending") }
+func (s *Spool) quarantine() string { return filepath.Join(s.dir, "quarantine") }
 
-// Put writes r as a new entry, durably, and returns it.
+// lockPath is the claim's lock file of an entry file.
+func lockPath(entry string) string { return strings.TrimSuffix(entry, ".json") + ".lock" }
+
+// Put writes r as a new entry, durably, and returns it claimed by the
+// caller, who gives the claim back with Release (Dispatcher.Deliver does).
+// The claim is taken before the entry appears, so no other process can
+// deliver it meanwhile.
 func (s *Spool) Put(r *report.Report) (*Entry, error) {
-	if r.ID == "" {
-		return nil, errors.New("notify: report without id")
+	if err := checkReport(r); err != nil {
+		return nil, err
 	}
 	e := &Entry{Report: r, Acked: map[string]time.Time{}, Spooled: time.Now().UTC(),
 		path: filepath.Join(s.pending(), safeName(r.ID)+".json")}
+	lock, err := openLock(lockPath(e.path), true)
+	if err != nil {
+		return nil, fmt.Errorf("spool entry: %w", err)
+	}
+	if err := flockNB(lock); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("spool entry %s: %w", filepath.Base(e.path), err)
+	}
 	if err := s.write(e); err != nil {
+		os.Remove(lock.Name())
+		lock.Close()
 		return nil, err
 	}
+	e.claim = lock
 	return e, nil
 }
 
+// checkReport is what an entry's report must have to be delivered.
+func checkReport(r *report.Report) error {
+	switch {
+	case r == nil:
+		return errors.New("notify: no report")
+	case r.ID == "":
+		return errors.New("notify: report without id")
+	case r.Crash == nil:
+		return errors.New("notify: report without crash")
+	}
+	return nil
+}
+
+// Release gives back e's claim (closing the lock file releases the flock).
+// It is a no-op for an entry that is not claimed.
+func (s *Spool) Release(e *Entry) {
+	if e.claim != nil {
+		e.claim.Close()
+		e.claim = nil
+	}
+}
+
 // Ack records that sink acknowledged e, with its receipt ("" for none).
+// When the entry cannot be rewritten the acknowledgement is still kept in
+// e and in this Spool, so that this process does not send the report to
+// that sink again, and the error says that a later process may.
 func (s *Spool) Ack(e *Entry, sink, receipt string) error {
+	now := time.Now().UTC()
 	s.mu.Lock()
-	e.Acked[sink] = time.Now().UTC()
+	e.Acked[sink] = now
 	if receipt != "" {
 		if e.Receipts == nil {
 			e.Receipts = Receipts{}
@@ -79,46 +225,232 @@ func (s *Spool) Ack(e *Entry, sink, receipt string) error {
 		e.Receipts[sink] = receipt
 	}
 	s.mu.Unlock()
-	return s.write(e)
+	if e.path == "" {
+		return nil
+	}
+	err := s.write(e)
+	if err != nil {
+		s.mu.Lock()
+		name := filepath.Base(e.path)
+		if s.unrecorded == nil {
+			s.unrecorded = map[string]map[string]ack{}
+		}
+		if s.unrecorded[name] == nil {
+			s.unrecorded[name] = map[string]ack{}
+		}
+		s.unrecorded[name][sink] = ack{now, receipt}
+		s.mu.Unlock()
+		return fmt.Errorf("%s acknowledged report %s, but the acknowledgement cannot be recorded (a later run may send it again): %w", sink, e.Report.ID, err)
+	}
+	return nil
 }
 
-// Remove deletes a fully delivered entry.
+// mergeUnrecorded adds to e the acknowledgements this process could not
+// write.
+func (s *Spool) mergeUnrecorded(e *Entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sink, a := range s.unrecorded[filepath.Base(e.path)] {
+		e.Acked[sink] = a.at
+		if a.receipt != "" {
+			if e.Receipts == nil {
+				e.Receipts = Receipts{}
+			}
+			e.Receipts[sink] = a.receipt
+		}
+	}
+}
+
+// Remove deletes a fully delivered entry, then its lock file.
 func (s *Spool) Remove(e *Entry) error {
+	if e.path == "" {
+		return nil
+	}
 	if err := os.Remove(e.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove spool entry: %w", err)
 	}
-	return syncDir(s.pending())
+	if err := syncDir(s.pending()); err != nil {
+		return err
+	}
+	if e.claim != nil {
+		// Held: no one else can be using it; one who opens the path
+		// later makes a new one and finds the entry gone.
+		os.Remove(lockPath(e.path))
+	}
+	s.mu.Lock()
+	delete(s.unrecorded, filepath.Base(e.path))
+	s.mu.Unlock()
+	return nil
 }
 
-// List returns the pending entries, oldest first. Unreadable entries are
-// returned as errors alongside the good ones, not dropped silently.
+// List returns the pending entries, oldest first, unclaimed. An entry that
+// is not a regular file, is larger than MaxEntrySize, does not parse, or
+// lacks a report id or a crash, is moved to quarantine/ and returned as an
+// error (one for each entry, once); an entry that cannot be read now for
+// another reason (permissions) is returned as an error and left in place.
 func (s *Spool) List() ([]*Entry, []error) {
-	names, err := filepath.Glob(filepath.Join(s.pending(), "*.json"))
+	des, err := os.ReadDir(s.pending())
 	if err != nil {
-		return nil, []error{err}
+		return nil, []error{fmt.Errorf("read spool: %w", err)}
 	}
-	sort.Strings(names)
 	var out []*Entry
 	var errs []error
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read spool entry %s: %w", n, err))
+	for _, de := range des {
+		name := de.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
 			continue
 		}
-		e := &Entry{}
-		if err := json.Unmarshal(b, e); err != nil || e.Report == nil {
-			errs = append(errs, fmt.Errorf("spool entry %s is not a report: %v", n, err))
-			continue
+		path := filepath.Join(s.pending(), name)
+		e, err := readEntry(path)
+		var bad *badEntryError
+		switch {
+		case err == nil:
+			s.mergeUnrecorded(e)
+			out = append(out, e)
+		case errors.Is(err, fs.ErrNotExist): // delivered meanwhile
+		case errors.As(err, &bad):
+			if qerr := s.quarantineEntry(path, bad); qerr != nil {
+				errs = append(errs, qerr)
+			}
+		default:
+			errs = append(errs, err)
 		}
-		if e.Acked == nil {
-			e.Acked = map[string]time.Time{}
-		}
-		e.path = n
-		out = append(out, e)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Spooled.Before(out[j].Spooled) })
 	return out, errs
+}
+
+// badEntryError says why a file in pending/ is not an entry.
+type badEntryError struct{ why string }
+
+func (e *badEntryError) Error() string { return e.why }
+
+// readEntry reads an entry safely: not through a symbolic link, without
+// blocking on a FIFO or a device, regular files only, up to MaxEntrySize.
+func readEntry(path string) (*Entry, error) {
+	b, err := readFileSafe(path, MaxEntrySize)
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{}
+	if err := json.Unmarshal(b, e); err != nil {
+		return nil, &badEntryError{fmt.Sprintf("is not a spool entry (%v)", err)}
+	}
+	if err := checkReport(e.Report); err != nil {
+		return nil, &badEntryError{"is not a spool entry (" + strings.TrimPrefix(err.Error(), "notify: ") + ")"}
+	}
+	if e.Acked == nil {
+		e.Acked = map[string]time.Time{}
+	}
+	e.path = path
+	return e, nil
+}
+
+// readFileSafe reads a file of the spool. What the file is not (a symbolic
+// link, a FIFO, a device, too large) is a *badEntryError.
+func readFileSafe(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, &badEntryError{"is a symbolic link"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &badEntryError{fmt.Sprintf("is not a regular file (%s)", fi.Mode().Type())}
+	}
+	if fi.Size() > limit {
+		return nil, &badEntryError{fmt.Sprintf("is larger than %d bytes", limit)}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, &badEntryError{fmt.Sprintf("is larger than %d bytes", limit)}
+	}
+	return b, nil
+}
+
+// quarantineEntry moves a bad entry to quarantine/ and prunes it. The
+// error returned is the one line to log; nil when another process moved it
+// first (and says so).
+func (s *Spool) quarantineEntry(path string, why error) error {
+	name := filepath.Base(path)
+	dst := filepath.Join(s.quarantine(), name)
+	if _, err := os.Lstat(dst); err == nil {
+		dst = filepath.Join(s.quarantine(), fmt.Sprintf("%s.%d", name, time.Now().UnixNano()))
+	}
+	if err := os.Rename(path, dst); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("spool entry %s %s, and cannot be moved to quarantine/: %w", name, why, err)
+	}
+	os.Remove(lockPath(path))
+	_ = syncDir(s.pending())
+	s.pruneQuarantine()
+	return fmt.Errorf("spool entry %s %s; moved to %s, not retried", name, why, dst)
+}
+
+// pruneQuarantine removes the oldest files of quarantine/ beyond its limits.
+func (s *Spool) pruneQuarantine() {
+	maxFiles, maxBytes := s.MaxQuarantineFiles, s.MaxQuarantineBytes
+	if maxFiles <= 0 {
+		maxFiles = DefaultQuarantineFiles
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultQuarantineBytes
+	}
+	pruneDir(s.quarantine(), maxFiles, maxBytes)
+}
+
+// pruneDir removes the oldest entries of dir (by modification time, not
+// following links) until at most maxFiles holding maxBytes are left.
+func pruneDir(dir string, maxFiles int, maxBytes int64) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type file struct {
+		name string
+		mod  time.Time
+		size int64
+	}
+	var files []file
+	var total int64
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), ".tmp-") {
+			continue
+		}
+		fi, err := de.Info() // lstat
+		if err != nil {
+			continue
+		}
+		size := fi.Size()
+		if !fi.Mode().IsRegular() {
+			size = 0
+		}
+		files = append(files, file{de.Name(), fi.ModTime(), size})
+		total += size
+	}
+	sort.Slice(files, func(i, j int) bool {
+		if !files[i].mod.Equal(files[j].mod) {
+			return files[i].mod.Before(files[j].mod)
+		}
+		return files[i].name < files[j].name
+	})
+	for len(files) > 0 && (len(files) > maxFiles || total > maxBytes) {
+		if os.Remove(filepath.Join(dir, files[0].name)) == nil {
+			total -= files[0].size
+		}
+		files = files[1:]
+	}
 }
 
 // write stores e atomically: temp file, fsync, rename, fsync directory.
@@ -129,9 +461,14 @@ func (s *Spool) write(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("encode spool entry: %w", err)
 	}
+	if len(b) > MaxEntrySize {
+		return fmt.Errorf("spool entry of %d bytes is larger than %d", len(b), MaxEntrySize)
+	}
 	return writeFileAtomic(e.path, b)
 }
 
+// writeFileAtomic writes path by renaming a new temporary file over it: a
+// symbolic link at path is replaced, never followed.
 func writeFileAtomic(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".tmp-*")
@@ -167,8 +504,11 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// safeName keeps ids usable as file names.
+// safeName keeps ids usable as file names (and not hidden ones).
 func safeName(id string) string {
+	if strings.HasPrefix(id, ".") {
+		id = "_" + id[1:]
+	}
 	return strings.Map(func(r rune) rune {
 		if r == '/' || r == 0 || r == '\\' {
 			return '_'

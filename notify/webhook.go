@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/prodwrap/prodwrap/report"
 )
@@ -24,7 +22,8 @@ type WebhookOptions struct {
 	// Headers are added to the request (Authorization...). Their values
 	// are secrets.
 	Headers map[string]string
-	// Client is the HTTP client; nil means one with a 10 s timeout.
+	// Client is the HTTP client; nil means one with a 10 s timeout. The
+	// sink uses a copy that never follows a redirect.
 	Client *http.Client
 }
 
@@ -44,10 +43,7 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("webhook: the URL must be an absolute http or https URL")
 	}
-	c := opts.Client
-	if c == nil {
-		c = &http.Client{Timeout: 10 * time.Second}
-	}
+	c := httpClient(opts.Client)
 	name := "webhook"
 	if opts.Name != "" {
 		name = "webhook:" + opts.Name
@@ -74,36 +70,4 @@ func (w *Webhook) Notify(ctx context.Context, r *report.Report) error {
 		req.Header.Set(k, v)
 	}
 	return do(w.client, req, w.name)
-}
-
-// do sends req and turns a non-2xx answer into an *HTTPError.
-func do(c *http.Client, req *http.Request, sink string) error {
-	_, err := send(c, req, sink)
-	return err
-}
-
-// maxAnswer bounds what is read of a 2xx answer's body.
-const maxAnswer = 64 << 10
-
-// send is do, returning the answer's body (its first 64 KiB) on a 2xx.
-func send(c *http.Client, req *http.Request, sink string) ([]byte, error) {
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, scrubURLError(sink, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 == 2 {
-		if err != nil {
-			return nil, scrubURLError(sink, err)
-		}
-		return body, nil
-	}
-	head := body[:min(len(body), 512)]
-	wait := retryAfter(resp.Header, time.Now())
-	if rl := sentryRateLimit(resp.Header.Get("X-Sentry-Rate-Limits")); rl > wait {
-		wait = rl
-	}
-	return nil, &HTTPError{Sink: sink, Status: resp.StatusCode, RetryAfter: wait, Body: string(bytes.TrimSpace(head))}
 }

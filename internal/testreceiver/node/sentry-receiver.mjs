@@ -11,3 +11,8 @@ http.Server.prototype.listen = function (port, ...rest) {
 
 const { setupSidecar } = await import("@spotlightjs/sidecar");
 setupSidecar({ port: Number(process.argv[2]), isStandalone: true });
+
+// The sidecar's own SIGTERM handler closes the server but leaves the
+// process running until a second signal (the tests' WaitDelay then cost
+// 5 s each): exit once it has closed.
+process.on("SIGTERM", () => process.exit(0));

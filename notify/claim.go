@@ -1,0 +1,95 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// errBusy says that another process (or goroutine) holds an entry's claim.
+var errBusy = errors.New("claimed by another delivery")
+
+// openLock opens an entry's lock file, never through a symbolic link nor
+// blocking on what is not a regular file. create makes it when missing. On
+// a spool this process cannot write, an existing lock file is opened
+// read-only: flock works on that too.
+func openLock(path string, create bool) (*os.File, error) {
+	flags := os.O_RDWR | syscall.O_NOFOLLOW | syscall.O_NONBLOCK | syscall.O_CLOEXEC
+	if create {
+		flags |= os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("claim: %s is not a regular file", path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// flockNB takes the exclusive flock of f without waiting; errBusy when it
+// is held through another open file description, in this process or
+// another. The kernel releases it when f is closed or its process dies.
+func flockNB(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			return errBusy
+		}
+		return fmt.Errorf("claim: %w", err)
+	}
+}
+
+// claim takes the claim of the listed entry e and returns the entry as it
+// is now on disk (another process may have delivered part of it since it
+// was listed). It returns errBusy when someone else holds the claim, and
+// an error wrapping fs.ErrNotExist when the entry was delivered meanwhile.
+func (s *Spool) claim(e *Entry) (*Entry, error) {
+	lp := lockPath(e.path)
+	for range 3 {
+		lock, err := openLock(lp, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := flockNB(lock); err != nil {
+			lock.Close()
+			return nil, err
+		}
+		// The lock counts only when it is on the file now at lp: the
+		// holder of a claim removes the lock file with the entry.
+		held, err1 := lock.Stat()
+		now, err2 := os.Lstat(lp)
+		if err1 != nil || err2 != nil || !os.SameFile(held, now) {
+			lock.Close()
+			continue
+		}
+		cur, err := readEntry(e.path)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				os.Remove(lp) // held by us: the entry is gone, its lock is stale
+			}
+			lock.Close()
+			return nil, err
+		}
+		s.mergeUnrecorded(cur)
+		cur.claim = lock
+		return cur, nil
+	}
+	return nil, errBusy
+}
