@@ -187,28 +187,44 @@ func fileLine(line []byte) (file []byte, lineNo int, offset []byte, ok bool) {
 		return nil, 0, nil, false
 	}
 	s, indented := trimIndent(line)
-	end := len(s)
-	if i := bytes.Index(s, []byte(" fp=")); i >= 0 {
-		end = i
-	}
-	if i := bytes.Index(s[:end], []byte(" +0x")); i >= 0 {
-		offset = s[i+2 : end]
-		end = i
-	}
-	s = s[:end]
-	colon := bytes.LastIndexByte(s, ':')
-	if colon <= 0 || colon == len(s)-1 {
-		return nil, 0, nil, false
-	}
-	for _, c := range s[colon+1:] {
-		if !isDigit(c) {
+	// The file ends at the first colon followed by digits and then the
+	// end, " +0x" or " fp=" ("C:/x.go:12": the drive's colon is not it).
+	colon, j := -1, 0
+	for from := 0; ; {
+		i := bytes.IndexByte(s[from:], ':')
+		if i < 0 {
 			return nil, 0, nil, false
 		}
+		colon = from + i
+		j = colon + 1
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		if j > colon+1 && (j == len(s) || s[j] == ' ') {
+			break
+		}
+		from = colon + 1
+	}
+	if colon == 0 {
+		return nil, 0, nil, false
+	}
+	switch rest := s[j:]; {
+	case len(rest) == 0, bytes.HasPrefix(rest, []byte(" fp=")):
+	case bytes.HasPrefix(rest, []byte(" +0x")):
+		offset = rest[2:]
+		if k := bytes.IndexByte(offset, ' '); k >= 0 {
+			if !bytes.HasPrefix(offset[k:], []byte(" fp=")) {
+				return nil, 0, nil, false
+			}
+			offset = offset[:k]
+		}
+	default:
+		return nil, 0, nil, false
 	}
 	if !indented && !isSourceFile(s[:colon]) {
 		return nil, 0, nil, false
 	}
-	return s[:colon], atoi(s[colon+1:]), offset, true
+	return s[:colon], atoi(s[colon+1 : j]), offset, true
 }
 
 func isSourceFile(f []byte) bool {
@@ -385,7 +401,7 @@ func stripOnePrefix(line []byte) []byte {
 	switch {
 	case c == '\t' || ('a' <= c && c <= 'z' && line[1] != '.' && line[1] != '/'):
 		// Fast path for the frames of a dump, then docker compose's "api-1  | ".
-		if c != '\t' {
+		if c != '\t' && bytes.IndexByte(line[:min(len(line), 66)], '|') > 0 {
 			return stripCompose(line)
 		}
 	case c == '[':

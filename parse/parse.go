@@ -196,11 +196,13 @@ func (p *parser) line(raw []byte) {
 	l := bytes.TrimSuffix(raw, []byte{'\r'})
 	n := len(l)
 	l = stripPrefix(l)
-	l = stripEcho(l)
+	if len(l) > 8 && l[0] == '^' {
+		l = stripEcho(l)
+	}
 	textStart := p.lineStart + int64(n-len(l)) // where l starts in the input
 	prevSep := p.sepStart
 	p.sepStart = -1
-	if bytes.HasPrefix(l, prefixRaceEnd) {
+	if len(l) > 0 && l[0] == '=' && bytes.HasPrefix(l, prefixRaceEnd) {
 		p.sepStart = p.lineStart
 	}
 	d := p.cur
@@ -209,21 +211,25 @@ func (p *parser) line(raw []byte) {
 		p.raceLine(l)
 		return
 	}
+	var c0 byte // the first byte picks the few headers it can start
+	if len(l) > 0 {
+		c0 = l[0]
+	}
 	switch {
-	case bytes.HasPrefix(l, prefixPanic):
+	case c0 == 'p' && bytes.HasPrefix(l, prefixPanic):
 		p.startDump(KindPanic, l[len(prefixPanic):], false, p.lineStart)
 		return
-	case bytes.HasPrefix(l, prefixFatal):
+	case c0 == 'f' && bytes.HasPrefix(l, prefixFatal):
 		p.startDump(KindFatalError, l[len(prefixFatal):], false, p.lineStart)
 		return
-	case bytes.HasPrefix(l, prefixRace):
+	case c0 == 'W' && bytes.HasPrefix(l, prefixRace):
 		start := p.lineStart
 		if prevSep >= 0 {
 			start = prevSep
 		}
 		p.startRace(start)
 		return
-	case bytes.HasPrefix(l, prefixRuntime):
+	case c0 == 'r' && bytes.HasPrefix(l, prefixRuntime):
 		if d != nil && d.phase == phaseHeader {
 			return // "runtime: sp=..." detail inside a dump's header
 		}
@@ -239,9 +245,11 @@ func (p *parser) line(raw []byte) {
 		p.signalReport(name, l)
 		return
 	}
-	if code, info, ok := exceptionHeader(l); ok {
-		p.exception(code, info)
-		return
+	if c0 == 'E' {
+		if code, info, ok := exceptionHeader(l); ok {
+			p.exception(code, info)
+			return
+		}
 	}
 	if len(p.runtimeL) > 0 {
 		p.inferFromRuntimeLines()
