@@ -560,29 +560,10 @@ func ParseForwardSignal(s string) (unix.Signal, error) {
 	if err != nil {
 		return 0, err
 	}
-	if why := unforwardable(sig); why != "" {
-		return 0, fmt.Errorf("%s cannot be forwarded: %s", signalName(sig), why)
+	if err := supervise.CanForward(sig); err != nil {
+		return 0, err
 	}
 	return sig, nil
-}
-
-// unforwardable says why sig can never be forwarded, "" when it can.
-func unforwardable(sig unix.Signal) string {
-	switch sig {
-	case unix.SIGKILL, unix.SIGSTOP:
-		return "no process can catch it"
-	case unix.SIGCHLD:
-		return "it tells prodwrap that the child changed state"
-	case unix.SIGURG:
-		return "the Go runtime preempts goroutines with it"
-	case unix.SIGPIPE:
-		return "it is raised by prodwrap's own writes to a broken pipe"
-	case unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS:
-		return "it is a fault signal, raised by the faulting thread itself"
-	case 32, 33:
-		return "the C library's threads use it"
-	}
-	return ""
 }
 
 func signalName(sig unix.Signal) string {

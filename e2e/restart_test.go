@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prodwrap/prodwrap/internal/zoo"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 // TestRestartOnFailureStopsAtTheCap: a crashing child is restarted with
@@ -25,9 +26,12 @@ func TestRestartOnFailureStopsAtTheCap(t *testing.T) {
 	if r.code != 2 {
 		t.Errorf("exit %d, want the last child's 2", r.code)
 	}
-	reps := r.reports(t)
+	reps, gaveUp := crashReports(r.reports(t))
 	if len(reps) != 4 {
-		t.Fatalf("%d reports, want 4 (the first run and 3 restarts)\n%s", len(reps), r.stderr)
+		t.Fatalf("%d crash reports, want 4 (the first run and 3 restarts)\n%s", len(reps), r.stderr)
+	}
+	if len(gaveUp) != 1 || gaveUp[0].GaveUp.Restarts != 3 || gaveUp[0].GaveUp.LastReport != reps[len(reps)-1].ID {
+		t.Errorf("want one give-up report after the last crash, with 3 restarts; got %d", len(gaveUp))
 	}
 	var restarts []int
 	for _, rep := range reps {
@@ -125,4 +129,17 @@ func TestSIGTERMDuringARunningChildIsNotRestarted(t *testing.T) {
 	if b, _ := os.ReadFile(marks); strings.Count(string(b), "run") != 1 {
 		t.Errorf("%d runs, want 1", strings.Count(string(b), "run"))
 	}
+}
+
+// crashReports splits a file sink's reports into the crash reports and
+// the give-up reports, each in order.
+func crashReports(all []*report.Report) (crashes, gaveUp []*report.Report) {
+	for _, r := range all {
+		if r.GaveUp != nil {
+			gaveUp = append(gaveUp, r)
+		} else {
+			crashes = append(crashes, r)
+		}
+	}
+	return crashes, gaveUp
 }

@@ -55,7 +55,7 @@ func selfwrapCmd(t *testing.T, wrap string, env []string, args ...string) (*exec
 	cmd := command(t, bin, args...)
 	cmd.Env = append(os.Environ(), "ZOO_SELFWRAP="+wrap, "PRODWRAP_SPOOL="+spool, "PRODWRAP_LOG_FORMAT=json")
 	cmd.Env = append(cmd.Env, env...)
-	cmd.Stderr = stderr
+	cmd.Stderr = stderr // a file: the monitor reads a fatal error's line from it
 	return cmd, spool, stderr
 }
 
@@ -78,7 +78,40 @@ func finish(t *testing.T, cmd *exec.Cmd, spool string, stderr *os.File, reports 
 	if m := regexp.MustCompile(`zoo: pid=(\d+)`).FindSubmatch(r.stderr); m != nil {
 		r.progID, _ = strconv.Atoi(string(m[1]))
 	}
+	// The monitor outlives the program (it reports after the program is
+	// gone) and may still write to the spool: the test's temporary
+	// directories must not be removed under its feet.
+	waitUnheld(t, stderr.Name(), 15*time.Second)
 	return r
+}
+
+// waitUnheld waits until no other process holds file open (the selfwrap
+// monitor inherits the program's stderr and keeps it until it exits).
+func waitUnheld(t *testing.T, file string, limit time.Duration) {
+	t.Helper()
+	self := strconv.Itoa(os.Getpid())
+	deadline := time.Now().Add(limit)
+	for {
+		held := false
+		fds, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+		for _, fd := range fds {
+			if strings.HasPrefix(fd, "/proc/"+self+"/") {
+				continue
+			}
+			if target, err := os.Readlink(fd); err == nil && target == file {
+				held = true
+				break
+			}
+		}
+		if !held {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s is still held open %v after the program ended (a monitor that does not exit)", file, limit)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // runSelfwrapped runs the self-wrapped crasher to its end.

@@ -47,6 +47,10 @@ type Report struct {
 	// Wrap says how the program was watched when it was not run under the
 	// prodwrap command: "reexec" or "monitor" (package selfwrap).
 	Wrap string `json:"wrap,omitempty"`
+	// GaveUp is set on the report prodwrap sends when it stops restarting
+	// a child that crashed too often (max_restarts within restart_window);
+	// its crash is the last run's.
+	GaveUp *GaveUp `json:"gave_up,omitempty"`
 	// Tags are the program's own labels (added by selfwrap's OnReport
 	// hook, for one); Sentry gets them as tags beside prodwrap's.
 	Tags map[string]string `json:"tags,omitempty"`
@@ -96,4 +100,14 @@ type Breadcrumb struct {
 	Level   string         `json:"level,omitempty"`
 	Message string         `json:"message"`
 	Fields  map[string]any `json:"fields,omitempty"`
+}
+
+// GaveUp says that prodwrap stopped restarting the child.
+type GaveUp struct {
+	// Restarts counts the restarts within the window before giving up.
+	Restarts int `json:"restarts"`
+	// WindowMS is the restart window, in milliseconds (0: no window).
+	WindowMS int64 `json:"window_ms"`
+	// LastReport is the id of the last crash's report.
+	LastReport string `json:"last_report"`
 }

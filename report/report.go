@@ -30,6 +30,11 @@ import (
 	"github.com/prodwrap/prodwrap/parse"
 )
 
+// GoCrashStatus is the status the Go runtime exits with after it printed
+// a panic or a fatal error: the status given to a crash read from saved
+// output, whose exit prodwrap did not see.
+const GoCrashStatus = 2
+
 // MaxOutput caps Report.Output, in bytes: the head of the dump, where the
 // header and the crashing goroutine are.
 const MaxOutput = 256 << 10
@@ -133,4 +138,18 @@ func defaultRelease(b Build) string {
 		return b.VCSRevision
 	}
 	return ""
+}
+
+// GaveUpReport is the report that says prodwrap stopped restarting the
+// child after last: a new report (its own id and time) with last's crash,
+// command and build, the gave_up section, and a fingerprint of its own, so
+// that it is never taken for one more of the same crash (flood control,
+// grouping).
+func GaveUpReport(last *Report, restarts int, window time.Duration) *Report {
+	r := *last
+	r.ID = uuid.NewString()
+	r.Time = time.Now().UTC()
+	r.GaveUp = &GaveUp{Restarts: restarts, WindowMS: window.Milliseconds(), LastReport: last.ID}
+	r.Fingerprint = []string{"gave_up", last.Service}
+	return &r
 }

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/prodwrap/prodwrap/config"
-	"github.com/prodwrap/prodwrap/report"
 )
 
 func TestParseStat(t *testing.T) {
@@ -219,18 +218,5 @@ func TestModeString(t *testing.T) {
 		if m.String() != want {
 			t.Errorf("%d: %q", int(m), m.String())
 		}
-	}
-}
-
-func TestWithWrapSetsTheFieldBeforeTheHook(t *testing.T) {
-	var seen string
-	rep := &report.Report{}
-	withWrap(Monitor, func(r *report.Report) { seen = r.Wrap })(rep)
-	if rep.Wrap != "monitor" || seen != "monitor" {
-		t.Errorf("wrap %q, the hook saw %q", rep.Wrap, seen)
-	}
-	withWrap(ReExec, nil)(rep)
-	if rep.Wrap != "reexec" {
-		t.Errorf("wrap %q with no hook", rep.Wrap)
 	}
 }

@@ -3,12 +3,12 @@ package selfwrap
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -136,7 +136,10 @@ func startMonitor() error {
 // until the program ends, learns its exit status and reports an abnormal
 // end. Its own status is 0 unless it could not do its work.
 func runMonitor(o Options, spec string) int {
-	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTTOU)
+	// The monitor outlives a stop of the program's (systemd signals the
+	// whole unit): a stop signal only bounds the delivery that follows.
+	sigs := watch.NotifySignals(nil, false, nil)
+	sigs.IgnoreTTOU()
 	var sp monitorSpec
 	if err := json.Unmarshal([]byte(spec), &sp); err != nil {
 		fmt.Fprintf(os.Stderr, "prodwrap: selfwrap monitor: malformed %s: %v\n", monitorEnv, err)
@@ -151,14 +154,18 @@ func runMonitor(o Options, spec string) int {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		return 1
 	}
-	logger := watch.NewLogger(os.Stderr, cfg, watch.IsTerminal(os.Stderr))
-	deliv, err := watch.NewDelivery(cfg, os.Environ(), logger)
+	reporter, err := watch.NewReporter(watch.ReporterOptions{
+		Config: cfg, Env: os.Environ(), Log: os.Stderr, Terminal: watch.IsTerminal(os.Stderr),
+		OnReport: o.OnReport, Wrap: Monitor.String(),
+	})
 	if err != nil {
-		logger.Error("selfwrap monitor: cannot set up delivery", "err", err)
+		fmt.Fprintf(os.Stderr, "prodwrap: selfwrap monitor: cannot set up delivery: %v\n", err)
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		return 1
 	}
-	flushed := deliv.FlushInBackground(nil) // earlier runs' reports, while the program runs
+	logger := reporter.Logger()
+	reporter.FlushInBackground() // earlier runs' reports, while the program runs
+	defer reporter.Close(sigs.Aborted(), time.Time{})
 
 	exe, _ := os.Executable()
 	build, _ := watch.ReadBuild(exe)
@@ -168,7 +175,7 @@ func runMonitor(o Options, spec string) int {
 	ended := time.Now()
 
 	status, known := prog.exitStatus(exitWait)
-	exit := watch.Exit(2, 0, false, ended.Sub(sp.Started)) // a Go crash exits 2
+	exit := watch.Exit(report.GoCrashStatus, 0, false, ended.Sub(sp.Started))
 	switch {
 	case known:
 		code, sig := supervise.Status(status)
@@ -178,11 +185,10 @@ func runMonitor(o Options, spec string) int {
 	default:
 		logger.Warn("the program's exit status is unknown; reporting its crash output with status 2")
 	}
-	<-flushed
 	if (known && exit.Code == 0) || (!known && out.n == 0) {
 		return 0 // a clean exit is never reported
 	}
-	rep := report.New(report.Input{
+	rep := reporter.New(report.Input{
 		Crash:           crash,
 		Exit:            exit,
 		Path:            sp.Path,
@@ -190,12 +196,11 @@ func runMonitor(o Options, spec string) int {
 		PID:             sp.PID,
 		Output:          out.buf.Bytes(),
 		OutputTruncated: out.n > int64(out.buf.Len()),
-		Service:         cfg.Service.Name,
-		Environment:     cfg.Service.Environment,
-		Release:         cfg.Service.Release,
 		Build:           build,
 	})
-	watch.Deliver(deliv, rep, withWrap(Monitor, o.OnReport), os.Stderr, logger)
+	ctx, cancel := sigs.AbortContext(context.Background())
+	defer cancel()
+	reporter.Deliver(ctx, rep)
 	return 0
 }
 

@@ -20,13 +20,19 @@ func reexec(o Options, cfg *config.Config) (int, error) {
 	// The program's environment is its own: nothing is scrubbed from it.
 	c := *cfg
 	c.Process.PassSecrets = true
+	forward, err := watch.ForwardSignals(&c)
+	if err != nil {
+		return 0, err
+	}
 	return watch.Run(watch.Options{
 		Config:   &c,
+		Signals:  watch.NotifySignals(forward, watch.Reaps(&c), nil),
+		Wrap:     ReExec.String(),
 		Path:     exe,
 		Argv0:    os.Args[0],
 		Args:     os.Args[1:],
 		Env:      os.Environ(),
 		ExtraEnv: []string{panicwrap.DEFAULT_COOKIE_KEY + "=" + panicwrap.DEFAULT_COOKIE_VAL},
-		OnReport: withWrap(ReExec, o.OnReport),
+		OnReport: o.OnReport,
 	})
 }

@@ -138,13 +138,3 @@ func loadConfig(o Options) (*config.Config, error) {
 	cfg, _, err := config.Load(config.Options{Args: args, Env: os.Environ(), Name: "selfwrap", NoCommand: true})
 	return cfg, err
 }
-
-// withWrap sets the report's wrap field before the caller's hook runs.
-func withWrap(m Mode, hook func(*report.Report)) func(*report.Report) {
-	return func(r *report.Report) {
-		r.Wrap = m.String()
-		if hook != nil {
-			hook(r)
-		}
-	}
-}

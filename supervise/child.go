@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -17,12 +17,47 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultSignals are the signals forwarded to the child when Child.Signals
-// is nil.
+// DefaultSignals are the signals forwarded to the child when Child.Forward
+// is nil: the ones a service manager or a person at a terminal sends to
+// ask a service something (stop, reload, reopen logs, job control).
 var DefaultSignals = []os.Signal{
 	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT,
 	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGPWR,
+}
+
+// CanForward returns nil for a signal prodwrap may forward, and otherwise
+// an error saying why it never is, whatever Child.Forward says: SIGKILL
+// and SIGSTOP cannot be caught, SIGCHLD is about prodwrap's own children,
+// SIGURG is the Go runtime's preemption signal, SIGPIPE prodwrap's own
+// broken pipe, the fault signals are raised by the faulting thread, and
+// 32 and 33 belong to the C library's threads. It is the one list;
+// configuration checks against it.
+func CanForward(sig os.Signal) error {
+	why := ""
+	switch sig {
+	case syscall.SIGKILL, syscall.SIGSTOP:
+		why = "no process can catch it"
+	case syscall.SIGCHLD:
+		why = "it tells prodwrap that the child changed state"
+	case syscall.SIGURG:
+		why = "the Go runtime preempts goroutines with it"
+	case syscall.SIGPIPE:
+		why = "it is raised by prodwrap's own writes to a broken pipe"
+	case syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS:
+		why = "it is a fault signal, raised by the faulting thread itself"
+	case syscall.Signal(32), syscall.Signal(33):
+		why = "the C library's threads use it"
+	default:
+		return nil
+	}
+	name := fmt.Sprint(sig)
+	if n, ok := sig.(syscall.Signal); ok && unix.SignalName(n) != "" {
+		name = unix.SignalName(n)
+	} else if ok {
+		name = fmt.Sprintf("signal %d", int(n))
+	}
+	return fmt.Errorf("%s cannot be forwarded: %s", name, why)
 }
 
 // DefaultWaitDelay is how long Wait keeps draining stderr after the child
@@ -61,10 +96,21 @@ type Child struct {
 	// is still drained and captured; the first error is logged.
 	Stderr io.Writer
 
-	// Signals are forwarded to the child. nil means DefaultSignals. SIGCHLD,
-	// SIGURG and the fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
-	// SIGSYS) are never forwarded, whatever the list says.
-	Signals []os.Signal
+	// Signals is where the caller receives prodwrap's signals. The caller
+	// registered them with signal.Notify once, for its whole life:
+	// supervise never registers or unregisters a signal, so there is no
+	// moment at which a signal has Go's default effect on prodwrap. While
+	// the child runs, Wait forwards each signal received on Signals that
+	// Forward lists, a SIGCHLD wakes the reaper, and the others are only
+	// recorded (Result.Received). Wait stops reading at the child's exit:
+	// what arrives later stays on the channel, in order, for the caller.
+	// nil means no signal is forwarded.
+	Signals <-chan os.Signal
+
+	// Forward lists the signals that Wait forwards of those received on
+	// Signals. nil means DefaultSignals; an empty list forwards none. The
+	// signals CanForward refuses are never forwarded, whatever it says.
+	Forward []os.Signal
 
 	// ProcessGroup sends forwarded signals to the child's whole process
 	// group (tini -g), reaching the grandchildren too. The default signals
@@ -94,9 +140,6 @@ type Child struct {
 	// recovered.
 	OnPanic func(v any)
 
-	// StartProcess, when set, replaces the real start of cmd; tests use it.
-	startHook func(cmd *exec.Cmd) error
-
 	cmd     *exec.Cmd
 	started time.Time
 	capture *capturer
@@ -105,15 +148,16 @@ type Child struct {
 	captureBroken bool
 	readDone      chan error
 	pr            *os.File
-	sigs          chan os.Signal
 	reaper        *reaper
 	ttyFd         int // the terminal whose foreground group the child got, or -1
-	// forwarded is appended to by the loop in wait only.
-	forwarded   []syscall.Signal
-	waitOnce    sync.Once
-	result      *Result
-	waitErr     error
-	releaseOnce sync.Once
+	// forwarded and received are appended to by the loop in wait only.
+	forwarded, received []syscall.Signal
+	// oomBefore is the cgroup's OOM-kill count at the start, -1 when it
+	// could not be read.
+	oomBefore int
+	waitOnce  sync.Once
+	result    *Result
+	waitErr   error
 }
 
 // Result describes how the child ended.
@@ -136,17 +180,34 @@ type Result struct {
 	// caller closes it.
 	Dump *Dump
 	// OutputTruncated is true when stderr was still open WaitDelay after
-	// the child exited (a grandchild holds it) and reading stopped.
+	// the child exited (a grandchild holds it) and reading stopped: what
+	// was written after that is neither passed through nor captured.
 	OutputTruncated bool
-	// LastLineOpen is true when the child's stderr did not end with a
-	// newline.
-	LastLineOpen bool
-	// Forwarded lists the signals prodwrap forwarded to the child, in order.
+	// OOMKilled is true when the child was killed by SIGKILL and the
+	// memory cgroup prodwrap and the child share counted an OOM kill
+	// during the run (see OOMKills).
+	OOMKilled bool
+	// Forwarded lists the signals forwarded to the child, in order.
 	Forwarded []syscall.Signal
+	// Received lists the signals received on Child.Signals during the run
+	// that were not forwarded (not in Child.Forward), in order; SIGCHLD is
+	// not listed.
+	Received []syscall.Signal
 }
 
 // Uptime is how long the child ran.
 func (r *Result) Uptime() time.Duration { return r.Ended.Sub(r.Started) }
+
+// Exit statuses prodwrap returns for itself, the conventions of env,
+// timeout, chroot and docker run (docs/architecture.md, "Exit status").
+const (
+	// ExitFailure: prodwrap itself failed before the child ran.
+	ExitFailure = 125
+	// ExitNotExecutable: the command was found but could not be executed.
+	ExitNotExecutable = 126
+	// ExitNotFound: the command was not found.
+	ExitNotFound = 127
+)
 
 // StartError is returned by Start when the command could not be started.
 // Code is the exit status prodwrap returns for it: 127 when the command was
@@ -169,7 +230,7 @@ func ExitCode(err error) int {
 	if se, ok := errors.AsType[*StartError](err); ok {
 		return se.Code
 	}
-	return 125
+	return ExitFailure
 }
 
 // Status maps a wait status to the status prodwrap returns — the exit code,
@@ -202,7 +263,8 @@ func (c *Child) logger() *slog.Logger {
 	return c.Logger
 }
 
-// Start starts the child. Forwarding of signals begins with it.
+// Start starts the child. Signals sent meanwhile wait on Child.Signals
+// and are forwarded by Wait.
 func (c *Child) Start() error {
 	if c.cmd != nil {
 		return ErrStarted
@@ -222,7 +284,7 @@ func (c *Child) Start() error {
 
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return &StartError{Path: c.Path, Code: 125, Err: fmt.Errorf("stderr pipe: %w", err)}
+		return &StartError{Path: c.Path, Code: ExitFailure, Err: fmt.Errorf("stderr pipe: %w", err)}
 	}
 	// A failure to grow the pipe costs speed, not correctness.
 	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
@@ -242,28 +304,18 @@ func (c *Child) Start() error {
 			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 				pr.Close()
 				pw.Close()
-				return &StartError{Path: c.Path, Code: 125, Err: fmt.Errorf("become child subreaper: %w", err)}
+				return &StartError{Path: c.Path, Code: ExitFailure, Err: fmt.Errorf("become child subreaper: %w", err)}
 			}
 		}
 		c.reaper = startReaper(c.logger(), c.OnPanic)
 	}
 
-	// Signals are caught from before the fork, so none sent while the child
-	// starts is lost; they are forwarded once it runs.
-	c.sigs = make(chan os.Signal, 32)
-	signal.Notify(c.sigs, forwardable(c.signals())...)
-
 	c.started = time.Now()
 	runtime.LockOSThread() // Pdeathsig is bound to the forking thread; see doc.go.
-	if c.startHook != nil {
-		err = c.startHook(cmd)
-	} else {
-		err = cmd.Start()
-	}
+	err = cmd.Start()
 	runtime.UnlockOSThread()
 	pw.Close()
 	if err != nil {
-		signal.Stop(c.sigs)
 		pr.Close()
 		if c.reaper != nil {
 			c.reaper.stop()
@@ -273,6 +325,12 @@ func (c *Child) Start() error {
 	}
 	if c.reaper != nil {
 		c.reaper.setMain(cmd.Process.Pid)
+	}
+	// Read after the start, off the child's path: an OOM kill within these
+	// microseconds would be missed, not misattributed.
+	c.oomBefore = -1
+	if n, err := OOMKills(0); err == nil {
+		c.oomBefore = n
 	}
 
 	c.pr = pr
@@ -286,26 +344,16 @@ func (c *Child) Start() error {
 	return nil
 }
 
-func (c *Child) signals() []os.Signal {
-	if c.Signals == nil {
-		return DefaultSignals
+// forwards reports whether sig is one Wait forwards.
+func (c *Child) forwards(sig os.Signal) bool {
+	if CanForward(sig) != nil {
+		return false
 	}
-	return c.Signals
-}
-
-// forwardable drops the signals that must never be forwarded.
-func forwardable(sigs []os.Signal) []os.Signal {
-	out := make([]os.Signal, 0, len(sigs))
-	for _, s := range sigs {
-		switch s {
-		case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGSEGV, syscall.SIGBUS,
-			syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS,
-			syscall.SIGKILL, syscall.SIGSTOP:
-			continue
-		}
-		out = append(out, s)
+	list := c.Forward
+	if list == nil {
+		list = DefaultSignals
 	}
-	return out
+	return slices.Contains(list, sig)
 }
 
 func orFile(f, def *os.File) *os.File {
@@ -317,13 +365,13 @@ func orFile(f, def *os.File) *os.File {
 
 // startError classifies an error from exec.Command or Start.
 func startError(path string, err error) error {
-	code := 125
+	code := ExitFailure
 	switch {
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, os.ErrNotExist), errors.Is(err, syscall.ENOENT):
-		code = 127
+		code = ExitNotFound
 	case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EACCES),
 		errors.Is(err, syscall.ENOEXEC), errors.Is(err, syscall.EISDIR):
-		code = 126
+		code = ExitNotExecutable
 	}
 	return &StartError{Path: path, Code: code, Err: err}
 }
@@ -392,22 +440,23 @@ func (c *Child) captureSafely(chunk []byte) {
 }
 
 // finishCapture is capture.finish, with the same guard.
-func (c *Child) finishCapture() (tail []string, dump *Dump, open bool) {
+func (c *Child) finishCapture() (tail []string, dump *Dump) {
 	if c.captureBroken {
-		return nil, nil, false
+		return nil, nil
 	}
 	defer func() {
 		if v := recover(); v != nil {
 			c.panicked(v, "capture lost to an internal error (a bug)")
-			tail, dump, open = nil, nil, false
+			tail, dump = nil, nil
 		}
 	}()
-	return c.capture.finish()
+	tail, dump, _ = c.capture.finish()
+	return tail, dump
 }
 
 // Wait forwards signals until the child exits, drains its stderr and
 // returns how it ended. Only the first call waits; later calls return the
-// same result. The signals stay caught after it returns; see Release.
+// same result.
 func (c *Child) Wait() (*Result, error) {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return nil, ErrNotStarted
@@ -432,14 +481,13 @@ func (c *Child) wait() (*Result, error) {
 loop:
 	for {
 		select {
-		case s := <-c.sigs:
-			c.forward(s)
+		case s := <-c.Signals: // a nil channel: never
+			c.handle(s)
 		case wr = <-waited:
 			break loop
 		}
 	}
 	ended := time.Now()
-	// The signals stay caught until Release; see there.
 	c.restoreTTY()
 
 	truncated := false
@@ -475,6 +523,7 @@ loop:
 		Ended:           ended,
 		OutputTruncated: truncated,
 		Forwarded:       c.forwarded,
+		Received:        c.received,
 	}
 	if ws, ok := wr.state.Sys().(syscall.WaitStatus); ok {
 		res.ExitCode, res.Signal = Status(ws)
@@ -482,51 +531,37 @@ loop:
 	} else {
 		res.ExitCode = wr.state.ExitCode()
 	}
-	res.Tail, res.Dump, res.LastLineOpen = c.finishCapture()
+	if res.Signal == syscall.SIGKILL && c.oomBefore >= 0 {
+		if n, err := OOMKills(0); err == nil && n > c.oomBefore {
+			res.OOMKilled = true
+		}
+	}
+	res.Tail, res.Dump = c.finishCapture()
 	return res, nil
 }
 
-// Release ends the catching of the forwarded signals, which Wait leaves in
-// place, and returns those that reached prodwrap after the child exited,
-// oldest first: there was no child to forward them to. From then on they
-// have their default effect on prodwrap again. Later calls return nil.
-//
-// Until Release, a signal that arrives after the child's exit is held, not
-// acted on: a SIGTERM meant for a child that just crashed must not kill
-// prodwrap before the crash is reported. A caller that exits right after
-// Wait need not call Release; it would only pay for it — os/signal
-// unregisters each signal with a round trip to the runtime's signal thread,
-// about 0.3 ms for the default twelve, which every clean exit would add.
-// Call it before any long work after Wait (delivering a report, waiting to
-// restart) and honour what it returns.
-func (c *Child) Release() []syscall.Signal {
-	var late []syscall.Signal
-	c.releaseOnce.Do(func() {
-		if c.sigs == nil {
-			return
+// handle handles a signal that reached prodwrap while the child ran:
+// it is forwarded when Forward lists it, wakes the reaper when it is
+// SIGCHLD, and is recorded otherwise.
+func (c *Child) handle(s os.Signal) {
+	sig, ok := s.(syscall.Signal)
+	switch {
+	case !ok:
+	case sig == syscall.SIGCHLD:
+		if c.reaper != nil {
+			c.reaper.wake()
 		}
-		signal.Stop(c.sigs)
-		for {
-			select {
-			case s := <-c.sigs:
-				if sig, ok := s.(syscall.Signal); ok {
-					late = append(late, sig)
-				}
-			default:
-				return
-			}
-		}
-	})
-	return late
+	case c.forwards(sig):
+		c.forward(sig)
+	default:
+		c.received = append(c.received, sig)
+		c.logger().Debug("signal not forwarded", "signal", unix.SignalName(sig))
+	}
 }
 
 // forward sends s to the child, or to its process group. A child that is
 // already gone is not an error.
-func (c *Child) forward(s os.Signal) {
-	sig, ok := s.(syscall.Signal)
-	if !ok {
-		return
-	}
+func (c *Child) forward(sig syscall.Signal) {
 	pid := c.cmd.Process.Pid
 	c.forwarded = append(c.forwarded, sig)
 	var err error

@@ -166,7 +166,11 @@ func helperPrintThenExit0([]string) int {
 // RSS to fd 3 when that is open, as "vmhwm <kB>".
 func helperSupervisor(args []string) int {
 	exe, _ := os.Executable()
+	// Registered once, for the supervisor's whole life, as the watcher does.
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, signalsUnderTest...)
 	c := &supervise.Child{
+		Signals:      sigs,
 		Path:         exe,
 		Args:         args[1:],
 		Env:          append(os.Environ(), helperEnv+"="+args[0]),
@@ -198,40 +202,27 @@ func helperSupervisor(args []string) int {
 }
 
 // helperLateSignals runs a child that exits 0, then sends itself SIGTERM
-// and SIGUSR1 — which would kill it if they were not held — and prints
-// what Release returns, then what a second Release returns. With
-// args[0] == "then-term" it sends itself SIGTERM once more after Release,
-// which must kill it.
-func helperLateSignals(args []string) int {
+// and SIGUSR1 — which would kill it if they were not caught — and prints
+// what its signal channel holds: Wait stopped reading it at the exit, so
+// both are there, in order, for the caller.
+func helperLateSignals([]string) int {
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1)
 	exe, _ := os.Executable()
-	c := &supervise.Child{Path: exe, Args: []string{"0"}, Env: append(os.Environ(), helperEnv+"=exit")}
+	c := &supervise.Child{Path: exe, Args: []string{"0"}, Env: append(os.Environ(), helperEnv+"=exit"), Signals: sigs}
 	if _, err := c.Run(); err != nil {
 		fmt.Println("run:", err)
 		return 1
 	}
-	// probe sees each signal in the same os/signal delivery that hands it
-	// to the Child; Release's own unregistering waits for that delivery to
-	// end, so the Child holds the signal once probe has it.
-	probe := make(chan os.Signal, 1)
-	signal.Notify(probe, syscall.SIGTERM, syscall.SIGUSR1)
+	var names []string
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGUSR1} {
 		if err := syscall.Kill(os.Getpid(), sig); err != nil {
 			fmt.Println("kill:", err)
 			return 1
 		}
-		<-probe
+		names = append(names, unix.SignalName((<-sigs).(syscall.Signal)))
 	}
-	signal.Stop(probe)
-	var names []string
-	for _, sig := range c.Release() {
-		names = append(names, unix.SignalName(sig))
-	}
-	fmt.Printf("late %v\nagain %d\n", names, len(c.Release()))
-	if len(args) > 0 && args[0] == "then-term" {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
-		time.Sleep(10 * time.Second)
-		fmt.Println("still alive after SIGTERM")
-	}
+	fmt.Printf("late %v\n", names)
 	return 0
 }
 

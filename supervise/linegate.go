@@ -20,7 +20,6 @@ type LineGate struct {
 	w       io.Writer
 	open    bool // the child's last byte was not a newline
 	pending []byte
-	dropped int
 }
 
 // NewLineGate returns a gate writing to w.
@@ -116,8 +115,7 @@ func (l logSide) Write(p []byte) (int, error) {
 		return g.w.Write(p)
 	}
 	if len(g.pending)+len(p) > maxPendingLog {
-		g.dropped++
-		return len(p), nil
+		return len(p), nil // dropped: see maxPendingLog
 	}
 	g.pending = append(g.pending, p...)
 	return len(p), nil

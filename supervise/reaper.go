@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,22 +23,28 @@ type reaper struct {
 	log     *slog.Logger
 	onPanic func(any)
 	mainPID atomic.Int64
-	sigchld chan os.Signal
+	sigchld chan struct{}
 	done    chan struct{}
 	wg      sync.WaitGroup
-	reaped  atomic.Int64
 }
 
 func startReaper(log *slog.Logger, onPanic func(any)) *reaper {
-	r := &reaper{log: log, onPanic: onPanic, sigchld: make(chan os.Signal, 1), done: make(chan struct{})}
+	r := &reaper{log: log, onPanic: onPanic, sigchld: make(chan struct{}, 1), done: make(chan struct{})}
 	r.mainPID.Store(-1)
-	signal.Notify(r.sigchld, syscall.SIGCHLD)
 	r.wg.Add(1)
 	go r.loop()
 	return r
 }
 
 func (r *reaper) setMain(pid int) { r.mainPID.Store(int64(pid)) }
+
+// wake makes the reaper look for zombies now: a SIGCHLD reached the Child.
+func (r *reaper) wake() {
+	select {
+	case r.sigchld <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
 
 func (r *reaper) loop() {
 	defer r.wg.Done()
@@ -74,19 +78,13 @@ func (r *reaper) reapOrphans() {
 			continue
 		}
 		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		if err != nil && !errors.Is(err, unix.ECHILD) {
+		if _, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); err != nil && !errors.Is(err, unix.ECHILD) {
 			r.log.Debug("cannot reap orphan", "pid", pid, "err", err)
-			continue
-		}
-		if wpid == pid {
-			r.reaped.Add(1)
 		}
 	}
 }
 
 func (r *reaper) stop() {
-	signal.Stop(r.sigchld)
 	close(r.done)
 	r.wg.Wait()
 }

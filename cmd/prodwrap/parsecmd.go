@@ -62,7 +62,7 @@ func runParse(args, _ []string, std stdio) int {
 	if *format == "text" {
 		err = parse.WriteText(std.out, crash)
 	} else {
-		rep := report.New(report.Input{Crash: crash, Exit: report.Exit{Code: 2}})
+		rep := report.New(report.Input{Crash: crash, Exit: report.Exit{Code: report.GoCrashStatus}})
 		rep.Host = report.Host{} // the crash happened elsewhere: where, the input does not say
 		err = writeJSON(std.out, rep)
 	}

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/signal"
-	"syscall"
 
 	"github.com/prodwrap/prodwrap/config"
 	"github.com/prodwrap/prodwrap/internal/watch"
@@ -88,8 +86,12 @@ func runSend(args, env []string, std stdio) int {
 	if err != nil {
 		return fail(std.err, fmt.Errorf("send: read %s: %w", label, err))
 	}
-	logger := watch.NewLogger(std.err, cfg, watch.IsTerminal(std.err))
-	rep, err := reportFromInput(data, cfg)
+	sigs := watch.NotifySignals(nil, false, nil)
+	reporter, err := newReporter(cfg, env, std)
+	if err != nil {
+		return fail(std.err, err)
+	}
+	rep, err := reportFromInput(data, reporter)
 	if errors.Is(err, parse.ErrNoCrash) {
 		fmt.Fprintf(std.err, "prodwrap: send: no Go crash found in %s\n", label)
 		return exitNoCrash
@@ -97,22 +99,24 @@ func runSend(args, env []string, std stdio) int {
 	if err != nil {
 		return fail(std.err, fmt.Errorf("send %s: %w", label, err))
 	}
-	deliv, err := watch.NewDelivery(cfg, env, logger)
-	if err != nil {
-		return fail(std.err, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	ctx, stop := sigs.StopContext(context.Background())
 	defer stop()
-	out := deliv.Report(ctx, rep, std.err)
+	out := reporter.Deliver(ctx, rep)
 	if out == nil || !out.Complete() {
 		return exitNoCrash
 	}
 	return exitOK
 }
 
+// newReporter is the report pipeline of a sub-command: logs and summaries
+// on stderr.
+func newReporter(cfg *config.Config, env []string, std stdio) (*watch.Reporter, error) {
+	return watch.NewReporter(watch.ReporterOptions{Config: cfg, Env: env, Log: std.err, Terminal: watch.IsTerminal(std.err)})
+}
+
 // reportFromInput accepts a saved report JSON as it is, or parses crash
 // output into a new report.
-func reportFromInput(data []byte, cfg *config.Config) (*report.Report, error) {
+func reportFromInput(data []byte, reporter *watch.Reporter) (*report.Report, error) {
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
 		var r report.Report
 		if err := json.Unmarshal(t, &r); err == nil && r.Schema == report.Schema && r.Crash != nil && r.ID != "" {
@@ -123,35 +127,12 @@ func reportFromInput(data []byte, cfg *config.Config) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := data
-	if i := bytes.LastIndex(data, []byte(headerOf(c))); i >= 0 && headerOf(c) != "" {
-		out = data[i:]
-	}
-	return report.New(report.Input{
-		Crash:       c,
-		Exit:        report.Exit{Code: 2},
-		Output:      out,
-		Service:     cfg.Service.Name,
-		Environment: cfg.Service.Environment,
-		Release:     cfg.Service.Release,
+	out := data[min(max(c.Start, 0), int64(len(data))):]
+	return reporter.New(report.Input{
+		Crash:  c,
+		Exit:   report.Exit{Code: report.GoCrashStatus},
+		Output: out,
 	}), nil
-}
-
-// headerOf is the header line text a crash of this kind starts with.
-func headerOf(c *parse.Crash) string {
-	switch c.Kind {
-	case parse.KindPanic, parse.KindTimeout:
-		return "panic: "
-	case parse.KindSigquit:
-		return "SIGQUIT: quit"
-	case parse.KindRace:
-		return "WARNING: DATA RACE"
-	case parse.KindSignal:
-		if c.Signal != nil {
-			return c.Signal.Name + ": "
-		}
-	}
-	return "fatal error: "
 }
 
 // runFlush implements `prodwrap flush`.
@@ -160,14 +141,14 @@ func runFlush(args, env []string, std stdio) int {
 	if !ok {
 		return code
 	}
-	logger := watch.NewLogger(std.err, cfg, watch.IsTerminal(std.err))
-	deliv, err := watch.NewDelivery(cfg, env, logger)
+	sigs := watch.NotifySignals(nil, false, nil)
+	reporter, err := newReporter(cfg, env, std)
 	if err != nil {
 		return fail(std.err, err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	ctx, stop := sigs.StopContext(context.Background())
 	defer stop()
-	res := deliv.Flush(ctx)
+	res := reporter.Flush(ctx)
 	fmt.Fprintf(std.out, "delivered %d, remaining %d\n", res.Delivered, res.Remaining)
 	if res.Remaining > 0 || len(res.Errors) > 0 {
 		return exitNoCrash

@@ -23,14 +23,19 @@ func runWatch(args, env []string, std stdio) int {
 		fmt.Fprintln(std.err, "prodwrap: no COMMAND given; see prodwrap --help")
 		return exitFailure
 	}
+	forward, err := watch.ForwardSignals(cfg)
+	if err != nil {
+		return fail(std.err, err)
+	}
 	code, err := watch.Run(watch.Options{
-		Config: cfg,
-		Path:   cmdArgs[0],
-		Args:   cmdArgs[1:],
-		Env:    env,
-		Stdin:  std.in,
-		Stdout: std.out,
-		Stderr: std.err,
+		Config:  cfg,
+		Signals: watch.NotifySignals(forward, watch.Reaps(cfg), nil),
+		Path:    cmdArgs[0],
+		Args:    cmdArgs[1:],
+		Env:     env,
+		Stdin:   std.in,
+		Stdout:  std.out,
+		Stderr:  std.err,
 	})
 	if err != nil {
 		return fail(std.err, err)

@@ -125,12 +125,28 @@ func (d *Delivery) Report(ctx context.Context, rep *report.Report, w io.Writer) 
 			where = d.file.Path(rep)
 		}
 	} else if out.Complete() {
-		where = fmt.Sprintf("delivered to %v", out.Acked)
+		where = fmt.Sprintf("%s delivered to %v", rep.ID, out.Acked)
 	}
 	if err := notify.WriteSummary(w, rep, where); err != nil {
 		d.log.Debug("cannot write the summary", "err", err)
 	}
 	return out
+}
+
+// Hold puts rep in the spool without trying the sinks (delivery was cut
+// short before it came to rep, or its queue is full) and writes the
+// summary to w: the next flush delivers it.
+func (d *Delivery) Hold(rep *report.Report, w io.Writer) {
+	where := "lost: it could not be spooled"
+	e, err := d.Spool.Put(rep)
+	if err != nil {
+		d.log.Error("cannot spool the report; it is lost", "report", rep.ID, "err", err)
+	} else {
+		where = e.Path() + " (spooled, not delivered yet)"
+	}
+	if err := notify.WriteSummary(w, rep, where); err != nil {
+		d.log.Debug("cannot write the summary", "err", err)
+	}
 }
 
 // Flush delivers what the spool holds; unreadable entries are logged.

@@ -1,11 +1,7 @@
 package watch
 
 import (
-	"log/slog"
 	"math/rand/v2"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prodwrap/prodwrap/config"
@@ -24,13 +20,15 @@ type restartPolicy struct {
 	reset       time.Duration
 	maxRestarts int
 	window      time.Duration
-	log         *slog.Logger
+	now         func() time.Time
 
+	// count is the number of restarts so far.
+	count    int
 	next     time.Duration
 	restarts []time.Time
 }
 
-func newRestartPolicy(cfg *config.Config, log *slog.Logger) *restartPolicy {
+func newRestartPolicy(cfg *config.Config) *restartPolicy {
 	p := cfg.Process
 	return &restartPolicy{
 		mode:        p.Restart,
@@ -39,22 +37,24 @@ func newRestartPolicy(cfg *config.Config, log *slog.Logger) *restartPolicy {
 		reset:       time.Duration(p.RestartReset),
 		maxRestarts: p.MaxRestarts,
 		window:      time.Duration(p.RestartWindow),
-		log:         log,
+		now:         time.Now,
 	}
 }
 
-// again reports whether to restart after a run that ended with status code.
-func (p *restartPolicy) again(code, restart int) bool {
+// again reports whether to restart after a run that ended with status
+// code, and whether not restarting is giving up (max_restarts reached
+// within the window), which is news to report.
+func (p *restartPolicy) again(code int) (again, gaveUp bool) {
 	switch p.mode {
 	case "always":
 	case "on-failure":
 		if code == 0 {
-			return false
+			return false, false
 		}
 	default:
-		return false
+		return false, false
 	}
-	now := time.Now()
+	now := p.now()
 	recent := p.restarts[:0]
 	for _, t := range p.restarts {
 		if p.window <= 0 || now.Sub(t) < p.window {
@@ -63,12 +63,15 @@ func (p *restartPolicy) again(code, restart int) bool {
 	}
 	p.restarts = recent
 	if p.maxRestarts > 0 && len(p.restarts) >= p.maxRestarts {
-		p.log.Error("giving up: too many restarts", "restarts", len(p.restarts), "window", p.window, "last_status", code)
-		return false
+		return false, true
 	}
 	p.restarts = append(p.restarts, now)
-	return true
+	p.count++
+	return true, false
 }
+
+// recent counts the restarts within the window.
+func (p *restartPolicy) recent() int { return len(p.restarts) }
 
 // delay is the wait before the next start: it doubles from the initial
 // delay up to the maximum, starts over once the child stayed up for the
@@ -85,20 +88,4 @@ func (p *restartPolicy) delay(uptime time.Duration) time.Duration {
 		d += time.Duration(rand.Int64N(q))
 	}
 	return d
-}
-
-// sleepOrSignal waits d; a SIGTERM, SIGINT, SIGHUP or SIGQUIT meanwhile ends
-// the wait and is returned (no child runs then to forward it to).
-func sleepOrSignal(d time.Duration) syscall.Signal {
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(c)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return 0
-	case s := <-c:
-		return s.(syscall.Signal)
-	}
 }

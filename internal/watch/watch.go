@@ -1,13 +1,19 @@
 // Package watch runs a command under supervise and reports each of its
 // abnormal ends: it is the "run and watch COMMAND" of prodwrap, shared by
 // the prefix command (cmd/prodwrap) and by programs that wrap themselves
-// (selfwrap's re-exec mode). It wires the packages that own the parts —
-// supervise (the child), parse and report (the crash), notify (the spool and
-// the sinks), metrics — and owns only the order of things: the child starts
-// first, the spool left by earlier runs is flushed beside it, a signal that
-// arrives after the child's exit is held until its report is made (and
-// then ends the restarts), a report is spooled before any sink is tried,
-// and the child's status is returned.
+// (selfwrap). It owns what no other package may own twice
+// (docs/architecture.md):
+//
+//   - prodwrap's signals ([Signals]): registered once, for prodwrap's whole
+//     life, forwarded while a child runs, "stop now" at any other moment;
+//   - the report pipeline ([Reporter]): configuration → report → spool →
+//     sinks, built once and used by the prefix command, `send`, `flush`
+//     and both selfwrap modes;
+//   - the order of a run: the child starts first, the spool left by
+//     earlier runs is flushed beside it, a report is spooled before any
+//     sink is tried, in supervisor mode the next child starts while the
+//     last report is delivered in the background, and the child's status
+//     is returned.
 package watch
 
 import (
@@ -19,7 +25,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -29,19 +34,18 @@ import (
 
 	"github.com/prodwrap/prodwrap/config"
 	"github.com/prodwrap/prodwrap/metrics"
-	"github.com/prodwrap/prodwrap/notify"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
 	"github.com/prodwrap/prodwrap/supervise"
 )
 
-// Exit statuses of prodwrap's own (design.md, "Command line"); everything
-// else Run returns is the child's.
+// Exit statuses of prodwrap's own (docs/architecture.md, "Exit status");
+// everything else Run returns is the child's.
 const (
 	// ExitFailure is returned when prodwrap failed before the child ran.
-	ExitFailure = 125
-	// ExitSignalsBase+N is returned when signal N ended the child (or the
-	// restart delay).
+	ExitFailure = supervise.ExitFailure
+	// ExitSignalsBase+N is returned when signal N ended the child, or
+	// stopped prodwrap before any child ran.
 	ExitSignalsBase = 128
 )
 
@@ -49,6 +53,10 @@ const (
 type Options struct {
 	// Config is the effective configuration.
 	Config *config.Config
+	// Signals is prodwrap's signal owner (NotifySignals, called once at
+	// start). nil: Run registers the signals itself and unregisters them
+	// when it returns — for tests and embedders, not for prodwrap.
+	Signals *Signals
 	// Path is the command to run (looked up in PATH without a slash).
 	Path string
 	// Argv0 is the program name the child sees; "" means Path.
@@ -67,10 +75,30 @@ type Options struct {
 	// it may add tags or change the service fields. A panic in it is
 	// recovered and logged, and the report goes out as it is.
 	OnReport func(*report.Report)
+	// Wrap is the reports' wrap field ("" for the prefix command).
+	Wrap string
 }
 
+// ForwardSignals parses the configured forward list. An empty list
+// forwards none (a non-nil empty slice: supervise's nil means its
+// defaults).
+func ForwardSignals(cfg *config.Config) ([]os.Signal, error) {
+	out := make([]os.Signal, 0, len(cfg.Process.ForwardSignals))
+	for _, s := range cfg.Process.ForwardSignals {
+		sig, err := config.ParseForwardSignal(s)
+		if err != nil {
+			return nil, fmt.Errorf("process.forward_signals: %w", err)
+		}
+		out = append(out, sig)
+	}
+	return out, nil
+}
+
+// Reaps reports whether prodwrap reaps orphans with this configuration.
+func Reaps(cfg *config.Config) bool { return cfg.Process.Subreaper || os.Getpid() == 1 }
+
 // Run runs the command, once or again as the restart policy says, reports
-// each abnormal end, and returns the status prodwrap exits with: the
+// each abnormal end, and returns the status prodwrap exits with: the last
 // child's code, 128+N when signal N killed it, 127 and 126 when it could
 // not be started (said on Stderr). An error means prodwrap failed before
 // the child ran (bad signal list, unusable sinks, metrics address in use):
@@ -81,28 +109,29 @@ func Run(o Options) (int, error) {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	signals, err := forwardSignals(cfg)
+	forward, err := ForwardSignals(cfg)
 	if err != nil {
 		return ExitFailure, err
 	}
-
 	gate := supervise.NewLineGate(stderr)
-	logger := NewLogger(gate.Log(), cfg, IsTerminal(stderr))
-	deliv, err := NewDelivery(cfg, o.Env, logger)
-	if err != nil {
-		return ExitFailure, err
+	sigs := o.Signals
+	if sigs == nil {
+		sigs = NotifySignals(forward, Reaps(cfg), nil)
+		defer sigs.Stop()
 	}
 
 	var m *metrics.Metrics
 	if cfg.Metrics.Listen != "" || cfg.Metrics.Textfile != "" {
 		m = metrics.New()
-		deliv.Dispatcher.OnDelivered = func(sink string, err error, took time.Duration) {
-			m.Delivered(sink, err == nil, took)
-			if errors.Is(err, notify.ErrInternal) {
-				m.InternalError()
-			}
-		}
 	}
+	rep, err := NewReporter(ReporterOptions{
+		Config: cfg, Env: o.Env, Log: gate.Log(), Terminal: IsTerminal(stderr),
+		Metrics: m, OnReport: o.OnReport, Wrap: o.Wrap,
+	})
+	if err != nil {
+		return ExitFailure, err
+	}
+	sigs.log = rep.Logger()
 	if cfg.Metrics.Listen != "" {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -110,106 +139,178 @@ func Run(o Options) (int, error) {
 		if err != nil {
 			return ExitFailure, err
 		}
-		logger.Debug("serving metrics", "addr", addr.String())
+		rep.Logger().Debug("serving metrics", "addr", addr.String())
 	}
 
-	flushed := deliv.FlushInBackground(m)
-
-	w := &watcher{
-		o: o, cfg: cfg, stderr: stderr,
-		gate: gate, logger: logger, deliv: deliv, signals: signals, metrics: m,
-	}
+	w := &watcher{o: o, cfg: cfg, stderr: stderr, gate: gate, logger: rep.Logger(),
+		rep: rep, sigs: sigs, forward: forward, metrics: m, policy: newRestartPolicy(cfg)}
 	// The build information is read once, when the first report needs it:
 	// a clean exit never reads it, and the child's start does not wait for it.
-	w.build = sync.OnceValue(func() report.Build { return readBuild(o.Path, logger) })
-	policy := newRestartPolicy(cfg, logger)
-	code := 0
-	for restart := 0; ; restart++ {
-		var uptime time.Duration
-		var started bool
-		code, uptime, started = w.runOnce(restart)
-		if !started || w.stopRequested || !policy.again(code, restart) {
-			// No release: prodwrap exits now, once the background flush
-			// ended (within a second); a signal meanwhile is held, and
-			// the status is the child's either way.
-			break
-		}
-		if w.releaseSignals(); w.stopRequested {
-			break
-		}
-		if sig := sleepOrSignal(policy.delay(uptime)); sig != 0 {
-			logger.Info("stopped during the restart delay", "signal", unix.SignalName(sig))
-			code = ExitSignalsBase + int(sig)
-			break
-		}
-		logger.Info("restarting", "restart", restart+1, "last_status", code)
+	w.build = sync.OnceValue(func() report.Build { return readBuild(o.Path, w.logger) })
+	rep.FlushInBackground()
+	code := w.loop()
+	if w.exitBy.IsZero() {
+		w.exitBy = time.Now().Add(rep.deadline())
 	}
-	waitBounded(flushed, time.Second)
+	rep.Close(sigs.Aborted(), w.exitBy)
 	return code, nil
 }
 
 // watcher runs the child, once or again under a restart policy, and
-// reports each abnormal end.
+// reports each abnormal end. It is used by Run's goroutine only.
 type watcher struct {
 	o       Options
 	cfg     *config.Config
 	stderr  *os.File
 	gate    *supervise.LineGate
 	logger  *slog.Logger
-	deliv   *Delivery
-	signals []os.Signal
+	rep     *Reporter
+	sigs    *Signals
+	forward []os.Signal
 	build   func() report.Build
 	metrics *metrics.Metrics // nil when off
-	// child is the last run's child, whose signals may still be caught.
-	child *supervise.Child
-	// stopRequested is set when a terminating signal reached prodwrap
-	// during a run (it was forwarded) or after it (it was held): the child
-	// is not restarted.
-	stopRequested bool
+	policy  *restartPolicy
+	// exitBy is when delivery must end once no child will run again: the
+	// delivery deadline, counted once for everything left to deliver (the
+	// last report, the give-up report, the background queue).
+	exitBy time.Time
 }
 
-// releaseSignals ends the catching of the forwarded signals that the last
-// child's Wait left in place (see supervise.Child.Release). A terminating
-// signal that reached prodwrap after the child exited, while its report
-// was being made, was held rather than allowed to kill prodwrap with the
-// report unwritten; it is honoured now as one forwarded during the run
-// would have been: no restart follows.
-func (w *watcher) releaseSignals() {
-	if w.child == nil {
+// loop runs the child until the policy or a stop says no more, and
+// returns the last status.
+func (w *watcher) loop() int {
+	code := 0
+	for restart := 0; ; restart++ {
+		select {
+		case <-w.sigs.Stopping():
+			w.logger.Info("stopped before the next start", "signal", unix.SignalName(w.sigs.Stopped()))
+			return ExitSignalsBase + int(w.sigs.Stopped())
+		default:
+		}
+		res, started := w.runChild()
+		if !started {
+			return res.code
+		}
+		code = res.code
+		again, gaveUp := false, false
+		w.sigs.Settle()
+		select {
+		case <-w.sigs.Stopping():
+		default:
+			again, gaveUp = w.policy.again(code)
+		}
+		if !again {
+			w.exitBy = time.Now().Add(w.rep.deadline())
+		}
+		if res.report != nil {
+			if again {
+				w.rep.Enqueue(res.report)
+			} else {
+				w.deliver(res.report)
+			}
+		}
+		if gaveUp {
+			w.giveUp(res.report)
+		}
+		if !again {
+			return code
+		}
+		delay := w.policy.delay(res.uptime)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-w.sigs.Stopping():
+			// No child runs to give a status: 128+N, as if the signal had
+			// ended one (README, "Supervisor mode").
+			t.Stop()
+			w.logger.Info("stopped during the restart delay", "signal", unix.SignalName(w.sigs.Stopped()))
+			return ExitSignalsBase + int(w.sigs.Stopped())
+		}
+		w.logger.Info("restarting", "restart", restart+1, "last_status", code)
+	}
+}
+
+// deliver delivers rep in the foreground, before prodwrap exits: by
+// exitBy, cut short by a second stop signal.
+func (w *watcher) deliver(rep *report.Report) {
+	ctx, cancel := w.sigs.AbortContext(context.Background())
+	defer cancel()
+	ctx, cancelDeadline := context.WithDeadline(ctx, w.exitBy)
+	defer cancelDeadline()
+	w.rep.Deliver(ctx, rep)
+}
+
+// giveUp reports that the restarts stopped: the last crash's report was
+// queued or delivered; this one says no restart follows.
+func (w *watcher) giveUp(last *report.Report) {
+	if last == nil {
 		return
 	}
-	for _, sig := range w.child.Release() {
-		w.logger.Info("signal received after the child exited", "signal", unix.SignalName(sig))
-		if stops(sig) {
-			w.stopRequested = true
-		}
-	}
+	w.deliver(w.rep.GaveUp(last, w.policy.recent(), w.policy.window))
 }
 
-// stops reports whether sig asks prodwrap to stop: once it was forwarded
-// to the child or reached prodwrap after it, the child is not restarted.
-func stops(sig syscall.Signal) bool {
-	switch sig {
-	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
-		return true
-	}
-	return false
+// run is what one run of the child left.
+type run struct {
+	code   int
+	uptime time.Duration
+	report *report.Report // nil for a clean exit
 }
 
-// runOnce runs the child once and reports it when it died abnormally. It
-// returns the child's status, how long it ran, and whether it started at
-// all (a command that cannot start is not restarted).
-func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started bool) {
-	cfg, gate, logger := w.cfg, w.gate, w.logger
-	child := &supervise.Child{
+// runChild runs the child once and builds the report of an abnormal end.
+// started is false when the command could not start at all (it is not
+// restarted); code is then 127, 126 or 125.
+func (w *watcher) runChild() (run, bool) {
+	child := w.newChild()
+	if err := child.Start(); err != nil {
+		w.sigs.Idle()
+		fmt.Fprintf(w.gate.Log(), "prodwrap: %v\n", err)
+		return run{code: supervise.ExitCode(err)}, false
+	}
+	w.metrics.Started(time.Now())
+	res, err := child.Wait()
+	if err != nil {
+		w.sigs.Idle()
+		w.metrics.Exited("unknown")
+		fmt.Fprintf(w.gate.Log(), "prodwrap: %v\n", err)
+		return run{code: ExitFailure}, false
+	}
+	w.sigs.Idle(append(res.Forwarded, res.Received...)...)
+	defer w.writeTextfile()
+	if res.Dump != nil {
+		defer res.Dump.Close()
+	}
+	w.logger.Debug("child exited", "pid", res.PID, "status", res.ExitCode, "uptime", res.Uptime(), "dump_bytes", dumpSize(res))
+	if err := w.gate.Flush(); err != nil {
+		w.logger.Debug("cannot write held log lines", "err", err)
+	}
+	out := run{code: res.ExitCode, uptime: res.Uptime()}
+	if res.ExitCode == 0 {
+		w.metrics.Exited("clean")
+		return out, true // a clean exit is never reported, whatever it printed
+	}
+	if err := w.gate.EndChildLine(); err != nil {
+		w.logger.Debug("cannot end the child's last line", "err", err)
+	}
+	if res.OutputTruncated {
+		w.logger.Warn("the child's stderr was still open after the drain timeout (a grandchild holds it); the report's output is cut", "drain_timeout", time.Duration(w.cfg.Capture.DrainTimeout).String())
+	}
+	out.report = w.reportOf(res)
+	w.metrics.Exited(string(out.report.Crash.Kind))
+	return out, true
+}
+
+func (w *watcher) newChild() *supervise.Child {
+	cfg := w.cfg
+	return &supervise.Child{
 		Path:         w.o.Path,
 		Argv0:        w.o.Argv0,
 		Args:         w.o.Args,
 		Env:          append(cfg.ChildEnv(w.o.Env), w.o.ExtraEnv...),
 		Stdin:        w.o.Stdin,
 		Stdout:       w.o.Stdout,
-		Stderr:       gate.Child(),
-		Signals:      w.signals,
+		Stderr:       w.gate.Child(),
+		Signals:      w.sigs.Child(),
+		Forward:      w.forward,
 		ProcessGroup: cfg.Process.ProcessGroup,
 		Subreaper:    cfg.Process.Subreaper,
 		WaitDelay:    time.Duration(cfg.Capture.DrainTimeout),
@@ -218,103 +319,35 @@ func (w *watcher) runOnce(restart int) (code int, uptime time.Duration, started 
 			MaxLine:    int(cfg.Capture.MaxLine),
 			MaxDump:    int64(cfg.Capture.MaxDump),
 			MemoryDump: int(cfg.Capture.MemoryDump),
-			SpillDir:   w.deliv.Spool.Dir(),
+			SpillDir:   w.rep.SpoolDir(),
 			StartsDump: DumpDetector(),
 		},
-		Logger:  logger,
+		Logger:  w.logger,
 		OnPanic: func(any) { w.metrics.InternalError() },
 	}
-	if err := child.Start(); err != nil {
-		fmt.Fprintf(w.stderr, "prodwrap: %v\n", err)
-		return supervise.ExitCode(err), 0, false
-	}
-	w.child = child
-	w.metrics.Started(time.Now())
-	// Read after the start, off the child's path: an OOM kill within these
-	// microseconds would be missed, not misattributed.
-	oomBefore, oomErr := supervise.OOMKills(0)
-	res, err := child.Wait()
-	if err != nil {
-		w.metrics.Exited("unknown")
-		fmt.Fprintf(w.stderr, "prodwrap: %v\n", err)
-		return ExitFailure, 0, false
-	}
-	defer w.writeTextfile()
-	if res.Dump != nil {
-		defer res.Dump.Close()
-	}
-	for _, sig := range res.Forwarded {
-		if stops(sig) {
-			w.stopRequested = true
-		}
-	}
-	logger.Debug("child exited", "pid", res.PID, "status", res.ExitCode, "uptime", res.Uptime(), "dump_bytes", dumpSize(res))
-	if err := gate.Flush(); err != nil {
-		logger.Debug("cannot write held log lines", "err", err)
-	}
-	if res.ExitCode == 0 {
-		w.metrics.Exited("clean")
-		return 0, res.Uptime(), true // a clean exit is never reported, whatever it printed
-	}
-	if err := gate.EndChildLine(); err != nil {
-		logger.Debug("cannot end the child's last line", "err", err)
-	}
+}
 
+// reportOf builds the report of a child that ended abnormally.
+func (w *watcher) reportOf(res *supervise.Result) *report.Report {
 	build := w.build()
-	crash := crashOf(res, build, logger)
-	oomKilled := false
-	if res.Signal == syscall.SIGKILL && oomErr == nil {
-		if n, err := supervise.OOMKills(0); err == nil && n > oomBefore {
-			oomKilled = true
-		}
-	}
 	var output []byte
 	if res.Dump != nil {
 		output = res.Dump.Bytes(report.MaxOutput)
 	}
-	rep := report.New(report.Input{
-		Crash:           crash,
-		Exit:            ExitOf(res),
-		OOMKilled:       oomKilled,
-		Path:            w.o.Path,
-		Args:            w.o.Args,
-		PID:             res.PID,
-		Tail:            res.Tail,
-		Output:          output,
-		OutputTruncated: res.Dump != nil && (res.Dump.Truncated || res.Dump.Size() > int64(len(output))),
-		Service:         cfg.Service.Name,
-		Environment:     cfg.Service.Environment,
-		Release:         cfg.Service.Release,
-		Build:           build,
-		Restart:         restart,
+	return w.rep.New(report.Input{
+		Crash:     crashOf(res, build, w.logger),
+		Exit:      ExitOf(res),
+		OOMKilled: res.OOMKilled,
+		Path:      w.o.Path,
+		Args:      w.o.Args,
+		PID:       res.PID,
+		Tail:      res.Tail,
+		Output:    output,
+		OutputTruncated: res.OutputTruncated ||
+			(res.Dump != nil && (res.Dump.Truncated || res.Dump.Size() > int64(len(output)))),
+		Build:   build,
+		Restart: w.policy.count,
 	})
-	w.metrics.Exited(string(rep.Crash.Kind))
-	callOnReport(w.o.OnReport, rep, logger)
-	// Delivery may take long: from here a signal has its usual effect.
-	w.releaseSignals()
-	Deliver(w.deliv, rep, nil, w.stderr, logger)
-	w.metrics.SetSpool(w.deliv.Pending())
-	return res.ExitCode, res.Uptime(), true
-}
-
-// Deliver hands rep to onReport (when set), then delivers it and writes
-// the human summary to summary. Delivery is bounded by the configured
-// deadline and cut short by SIGTERM or SIGINT: what is not delivered stays
-// spooled for the next run or `prodwrap flush`.
-func Deliver(d *Delivery, rep *report.Report, onReport func(*report.Report), summary io.Writer, logger *slog.Logger) *notify.Outcome {
-	callOnReport(onReport, rep, logger)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	return d.Report(ctx, rep, summary)
-}
-
-// callOnReport hands rep to onReport, when set; a panic there is logged.
-func callOnReport(onReport func(*report.Report), rep *report.Report, logger *slog.Logger) {
-	if onReport == nil {
-		return
-	}
-	defer RecoverLogged(logger, nil, "OnReport hook")
-	onReport(rep)
 }
 
 // writeTextfile rewrites the metrics textfile, when one is configured.
@@ -395,18 +428,6 @@ func readBuild(path string, logger *slog.Logger) report.Build {
 		logger.Debug("no Go build information in the command", "path", resolved, "err", err)
 	}
 	return b
-}
-
-func forwardSignals(cfg *config.Config) ([]os.Signal, error) {
-	out := make([]os.Signal, 0, len(cfg.Process.ForwardSignals))
-	for _, s := range cfg.Process.ForwardSignals {
-		sig, err := config.ParseSignal(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sig)
-	}
-	return out, nil
 }
 
 func waitBounded(c <-chan struct{}, d time.Duration) {

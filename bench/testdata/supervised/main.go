@@ -8,12 +8,15 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 
 	"github.com/prodwrap/prodwrap/supervise"
 )
 
 func main() {
-	c := &supervise.Child{Path: os.Args[1], Args: os.Args[2:]}
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, supervise.DefaultSignals...)
+	c := &supervise.Child{Path: os.Args[1], Args: os.Args[2:], Signals: sigs}
 	if err := c.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(supervise.ExitCode(err))
