@@ -23,29 +23,53 @@
 // goroutines cost one hash and a counter increment each.
 //
 // The report describes the dump that ended the process: the last one in the
-// input. A header ("panic: ", "fatal error: ", a runtime signal report) that
-// no goroutine section, [signal] line or register dump confirms, and that
-// is followed by more than two lines of other text, was a log line and is
-// dropped; a header found in the middle of a line (a dump that began after a
-// log line without its newline) counts only when confirmed.
+// input; Crash.Start says where it begins. A header that no goroutine
+// section, [signal] line, PC= line or register dump confirms is a log line
+// when more than two lines of other text follow it, and always for
+// "panic: " and the runtime's signal reports, which the runtime never
+// prints alone (a bare "panic: boom" is ErrNoCrash). A header found in the
+// middle of a line (a dump that began after a log line without its
+// newline) counts only when confirmed.
+//
+// # Headers lost or cut
+//
+// What a pipeline dropped is inferred from what the runtime prints around
+// it, and counts only when confirmed: a terminal's echo before the header
+// ("^\SIGQUIT: quit"); the end of a cut header ("error: unexpected signal
+// during runtime execution"); the "runtime: goroutine stack exceeds" and
+// "runtime: out of memory: cannot allocate" lines the runtime prints right
+// before it throws; a goroutine with no header that is growing its stack
+// (runtime.morestack, newstack). Other goroutine stacks with no header
+// before them are logged ones (debug.Stack, pprof) and no crash.
 //
 // # Line grammar
 //
 // Each classifier in lines.go documents what it accepts in panicparse's
-// terms (Regexp, Signature). Before classification a line loses its "\r"
-// and any log-system prefix (journald/syslog, RFC 3339 timestamps and
-// Kubernetes CRI "stderr F", Android "E/Go: "); frames whose leading tab
-// became spaces are accepted.
+// terms (Regexp, Signature), and the runtime source it follows. Before
+// classification a line loses its "\r" and up to three log-system prefixes,
+// recognised on each line by itself so that they may mix: syslog and
+// journald (short, short-precise, short-iso, short-monotonic), RFC 3339
+// and Go log timestamps, Kubernetes CRI "stderr F", dmesg "[   12.345678]",
+// CI runners' "##[error]", Android logcat (brief, threadtime), docker
+// compose "api-1  | ", svlogd/multilog TAI64N. A file line may be indented
+// by a tab, spaces, Unicode spaces or nothing. Windows exception reports
+// (runtime/signal_windows.go), gccgo tracebacks (frames without arguments
+// or offsets) and race reports of every ThreadSanitizer since Go 1.1 are
+// read as their own formats.
 //
 // # Frames of interest
 //
 // top_frame, origin and culprit follow design.md: IsRuntimeFrame names the
-// runtime's own machinery that top_frame skips; origin is the first frame
+// runtime's own machinery that top_frame skips (also under the names
+// sync and internal/sync give throw and fatal, functions whose file is the
+// runtime's, and gccgo's runtime); origin is the first frame
 // below the outermost panic frame; culprit is the innermost in_app frame at
 // or below origin. in_app comes from Options.MainModule when the caller
 // knows it (prodwrap reads it from the binary's build information),
 // otherwise from paths: GOROOT (learnt from the dump's own runtime frames),
-// the module cache and vendor/ are not the program's.
+// the module cache and vendor/ are not the program's, nor is the code cgo
+// generates (main._Cfunc_* in _cgo_gotypes.go): its Go caller is the
+// culprit.
 //
 // # Why not panicparse
 //

@@ -47,8 +47,7 @@ func IsRuntimeFrame(f Frame) bool {
 	case f.Function == "panic", f.Package == "runtime", strings.HasPrefix(f.Package, "internal/runtime/"):
 		return true
 	case f.Package == "sync" || f.Package == "internal/sync":
-		name := f.Function[len(f.Package)+1:]
-		if name == "throw" || name == "fatal" {
+		if name, ok := strings.CutPrefix(f.Function, f.Package+"."); ok && (name == "throw" || name == "fatal") {
 			return true
 		}
 	case f.Package == "":

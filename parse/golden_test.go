@@ -35,6 +35,10 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
+			// Start is not in the JSON: every dump of testdata begins a line.
+			if c.Start < 0 || c.Start >= int64(len(in)) || (c.Start > 0 && in[c.Start-1] != '\n') {
+				t.Errorf("Start = %d: not the start of a line of the %d-byte input", c.Start, len(in))
+			}
 			got, err := json.MarshalIndent(c, "", "  ")
 			if err != nil {
 				t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 // StartsDump reports whether line (without its newline) begins a crash
 // dump, or a goroutine section that belongs to one:
 //
-//	Regexp: ^(panic: |fatal error: |SIG[A-Z0-9]+: |WARNING: DATA RACE|runtime: |goroutine [0-9])
+//	Regexp: ^(panic: |fatal error: |SIG[A-Z0-9]+: |WARNING: DATA RACE|runtime: |goroutine [0-9]|Exception 0x[0-9a-f]+ 0x[0-9a-f]+ 0x[0-9a-f]+ 0x[0-9a-f]+$)
 //
 // supervise calls it on every line of the child's stderr to know where to
 // start keeping the dump, so it allocates nothing.
@@ -30,6 +30,9 @@ func StartsDump(line []byte) bool {
 		return ok
 	case 'W':
 		return bytes.HasPrefix(line, prefixRace)
+	case 'E':
+		_, _, ok := exceptionHeader(line)
+		return ok
 	case 'r':
 		return bytes.HasPrefix(line, prefixRuntime)
 	case 'g':
@@ -42,7 +45,7 @@ func StartsDump(line []byte) bool {
 // its own — StartsDump without the goroutine sections, which also occur in
 // the middle of a dump:
 //
-//	Regexp: ^(panic: |fatal error: |SIG[A-Z0-9]+: |WARNING: DATA RACE|runtime: )
+//	Regexp: ^(panic: |fatal error: |SIG[A-Z0-9]+: |WARNING: DATA RACE|runtime: |Exception 0x…)
 func StartsHeader(line []byte) bool {
 	return StartsDump(line) && line[0] != 'g'
 }
@@ -662,20 +665,27 @@ func isLogcatTag(b []byte) bool {
 //	Regexp: ^Exception (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+)$
 //	Signature: Exception 0xc0000005 0x8 0x0 0x0
 func exceptionHeader(l []byte) (code []byte, info [3][]byte, ok bool) {
-	rest, found := bytes.CutPrefix(l, []byte("Exception 0x"))
+	rest, found := bytes.CutPrefix(l, []byte("Exception "))
 	if !found {
 		return nil, info, false
 	}
-	words := bytes.Split(l[len("Exception "):], []byte(" "))
-	if len(rest) == 0 || len(words) != 4 {
-		return nil, info, false
-	}
-	for _, w := range words {
-		if len(w) < 3 || w[0] != '0' || w[1] != 'x' || !isHex(w[2:]) {
+	for i := range 4 {
+		w := rest
+		if sp := bytes.IndexByte(rest, ' '); sp >= 0 {
+			w, rest = rest[:sp], rest[sp+1:]
+		} else {
+			rest = nil
+		}
+		if len(w) < 3 || w[0] != '0' || w[1] != 'x' || !isHex(w[2:]) || (i < 3) != (rest != nil) {
 			return nil, info, false
 		}
+		if i == 0 {
+			code = w
+		} else {
+			info[i-1] = w
+		}
 	}
-	return words[0], [3][]byte{words[1], words[2], words[3]}, true
+	return code, info, true
 }
 
 func isHex(b []byte) bool {

@@ -257,7 +257,9 @@ func (p *parser) line(raw []byte) {
 	}
 	p.runtimeL = p.runtimeL[:0]
 
-	if d == nil || !d.confirmed {
+	if d == nil || !d.confirmed && (d.midLine || d.weak) {
+		// (Not after a header of its own: "error: ..." may be the second
+		// line of its value.)
 		if kind, msg, ok := cutHeader(l); ok {
 			p.startDump(kind, msg, false, p.lineStart).weak = true
 			return
@@ -369,7 +371,7 @@ func isGrowing(fn []byte) bool {
 }
 
 // stripEcho removes a terminal's echo of the key that sent the signal
-// ("^\\SIGQUIT: quit" after Ctrl-\\, "^CSIGINT"), when a header follows.
+// ("^\SIGQUIT: quit" after Ctrl-\, "^CSIGINT"), when a header follows.
 func stripEcho(l []byte) []byte {
 	if len(l) > 8 && l[0] == '^' && '@' <= l[1] && l[1] <= '_' && StartsHeader(l[2:]) {
 		return l[2:]
@@ -714,7 +716,7 @@ type bucketBuild struct {
 }
 
 func newDump(p *parser, kind Kind) *dumpState {
-	d := &dumpState{buckets: map[uint64]*bucketBuild{}}
+	d := &dumpState{} // buckets is made with the first one: most headless candidates never need it
 	d.crash.Kind = kind
 	d.g.hash.SetSeed(p.seed)
 	return d
@@ -1082,6 +1084,9 @@ func (d *dumpState) finishGoroutine(p *parser) {
 			return
 		}
 		b = &bucketBuild{b: Bucket{State: g.state, Frames: g.frames()}}
+		if d.buckets == nil {
+			d.buckets = map[uint64]*bucketBuild{}
+		}
 		d.buckets[key] = b
 		d.bucketOrder = append(d.bucketOrder, b)
 	}

@@ -146,8 +146,8 @@ func TestParseTable(t *testing.T) {
 }
 
 func TestStartsDump(t *testing.T) {
-	yes := []string{"panic: x", "fatal error: y", "SIGQUIT: quit", "SIGSEGV: segmentation violation", "WARNING: DATA RACE", "runtime: out of memory", "goroutine 1 [running]:"}
-	no := []string{"", "pani", "level=error panic: x", "SIGTERM received", "goroutines: 5", "Goroutine 7 (running) created at:", " panic: x"}
+	yes := []string{"panic: x", "fatal error: y", "SIGQUIT: quit", "SIGSEGV: segmentation violation", "WARNING: DATA RACE", "runtime: out of memory", "Exception 0xc0000005 0x8 0x0 0x0", "goroutine 1 [running]:"}
+	no := []string{"", "pani", "level=error panic: x", "SIGTERM received", "goroutines: 5", "Goroutine 7 (running) created at:", " panic: x", "Exception 0xc0000005 in the plugin", "Exception 0x1 0x2 0x3", "Exception 0x1 0x2 0x3 0x4 0x5"}
 	for _, l := range yes {
 		if !parse.StartsDump([]byte(l)) {
 			t.Errorf("StartsDump(%q) = false", l)
@@ -163,8 +163,10 @@ func TestStartsDump(t *testing.T) {
 			t.Errorf("StartsHeader(%q) = %v", l, !want)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { parse.StartsDump([]byte("goroutine 12 [select]:")) }); n != 0 {
-		t.Errorf("StartsDump allocates %v times", n)
+	for _, l := range []string{"goroutine 12 [select]:", "Exception 0xc0000005 0x8 0x0 0x0", "\t/src/app/main.go:12 +0x1d"} {
+		if n := testing.AllocsPerRun(100, func() { parse.StartsDump([]byte(l)) }); n != 0 {
+			t.Errorf("StartsDump(%q) allocates %v times", l, n)
+		}
 	}
 }
 
