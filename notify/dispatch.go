@@ -136,6 +136,7 @@ func (d *Dispatcher) withDeadline(ctx context.Context) (context.Context, context
 // claimed, or held in memory only.
 func (d *Dispatcher) deliver(ctx context.Context, until time.Time, e *Entry) *Outcome {
 	out := &Outcome{Entry: e, Failed: map[string]error{}, Spooled: e.path != ""}
+	var unrecorded []error // acknowledgements the spool could not record
 	for _, s := range d.Sinks {
 		if _, ok := e.Acked[s.Name()]; ok {
 			out.Acked = append(out.Acked, s.Name())
@@ -167,8 +168,7 @@ func (d *Dispatcher) deliver(ctx context.Context, until time.Time, e *Entry) *Ou
 		if d.Spool == nil {
 			e.Acked[s.Name()] = time.Now().UTC()
 		} else if err := d.Spool.Ack(e, s.Name(), receipt); err != nil {
-			out.SpoolErrors = append(out.SpoolErrors, err)
-			d.logger().Error("cannot record the acknowledgement; a later run may send the report to the sink again", "sink", s.Name(), "report", e.Report.ID, "err", err)
+			unrecorded = append(unrecorded, err)
 		}
 		out.Acked = append(out.Acked, s.Name())
 	}
@@ -176,12 +176,21 @@ func (d *Dispatcher) deliver(ctx context.Context, until time.Time, e *Entry) *Ou
 		return out
 	}
 	if out.Complete() {
+		// Removing the entry records every acknowledgement at once: when
+		// it works, the ones that could not be written do not matter.
 		if err := d.Spool.Remove(e); err != nil {
+			err = fmt.Errorf("report %s was delivered to every sink, but the spool cannot record it (a later run may send it again): %w", e.Report.ID, errors.Join(append(unrecorded, err)...))
 			out.SpoolErrors = append(out.SpoolErrors, err)
 			d.logger().Error("delivered report stays in the spool", "report", e.Report.ID, "err", err)
 		}
-	} else {
-		e.Attempts++
+		return out
+	}
+	for _, err := range unrecorded {
+		out.SpoolErrors = append(out.SpoolErrors, err)
+		d.logger().Error("cannot record the acknowledgement; a later run may send the report to the sink again", "report", e.Report.ID, "err", err)
+	}
+	e.Attempts++
+	if len(unrecorded) == 0 { // else it would fail the same way
 		if err := d.Spool.write(e); err != nil {
 			d.logger().Warn("cannot count the attempt in the spool entry", "report", e.Report.ID, "err", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxAnswer bounds what is read of a 2xx answer's body.
@@ -64,8 +65,7 @@ func send(c *http.Client, req *http.Request, sink string) ([]byte, error) {
 		}
 		return body, nil
 	}
-	head := maskSecrets(string(bytes.TrimSpace(body[:min(len(body), 16<<10)])), secrets)
-	he := &HTTPError{Sink: sink, Status: resp.StatusCode, Body: cut(head, maxErrorBody)}
+	he := &HTTPError{Sink: sink, Status: resp.StatusCode, Body: errorBody(body, secrets)}
 	if resp.StatusCode/100 == 3 {
 		he.Body = ""
 		he.Location = maskLocation(resp.Header.Get("Location"), req.URL, secrets)
@@ -130,12 +130,44 @@ func requestSecrets(req *http.Request) []string {
 	return slices.Compact(out)
 }
 
+// errorBody is the start of an error answer for the log: its first
+// maxErrorBody bytes, cut on a rune, with the request's secrets masked,
+// and a secret cut in two by the end masked too.
+func errorBody(body []byte, secrets []string) string {
+	body = bytes.TrimSpace(body)
+	more := ""
+	if len(body) > maxErrorBody {
+		n := maxErrorBody
+		for n > 0 && !utf8.RuneStart(body[n]) {
+			n--
+		}
+		body, more = body[:n], "…"
+	}
+	s := maskSecrets(strings.ToValidUTF8(string(body), "?"), secrets)
+	for _, sec := range secrets {
+		for _, form := range secretForms(sec) {
+			for k := len(form) - 1; k >= 3; k-- {
+				if strings.HasSuffix(s, form[:k]) {
+					return s[:len(s)-k] + mask + more
+				}
+			}
+		}
+	}
+	return s + more
+}
+
+// secretForms is a secret as a receiver may echo it: as it is,
+// URL-escaped, escaped in a JSON string.
+func secretForms(sec string) []string {
+	js, _ := json.Marshal(sec)
+	return []string{sec, url.QueryEscape(sec), url.PathEscape(sec), string(js[1 : len(js)-1])}
+}
+
 // maskSecrets replaces each secret in s, also as a receiver may echo it:
 // URL-escaped, or escaped in a JSON string.
 func maskSecrets(s string, secrets []string) string {
 	for _, sec := range secrets {
-		js, _ := json.Marshal(sec)
-		for _, form := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec), string(js[1 : len(js)-1])} {
+		for _, form := range secretForms(sec) {
 			if form != "" && strings.Contains(s, form) {
 				s = strings.ReplaceAll(s, form, mask)
 			}

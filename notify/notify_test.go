@@ -25,6 +25,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if what := os.Getenv(helperEnv); what != "" {
+		os.Exit(helperMain(what))
+	}
 	goleak.VerifyTestMain(m,
 		// slacktest's hub keeps a goroutine per websocket and per queued
 		// message for the life of the process.

@@ -411,7 +411,8 @@ func (s *Spool) pruneQuarantine() {
 }
 
 // pruneDir removes the oldest entries of dir (by modification time, not
-// following links) until at most maxFiles holding maxBytes are left.
+// following links) until at most maxFiles holding maxBytes of disk are
+// left.
 func pruneDir(dir string, maxFiles int, maxBytes int64) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -432,9 +433,9 @@ func pruneDir(dir string, maxFiles int, maxBytes int64) {
 		if err != nil {
 			continue
 		}
-		size := fi.Size()
-		if !fi.Mode().IsRegular() {
-			size = 0
+		var size int64 // what it holds on disk: a sparse file costs little
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() {
+			size = st.Blocks * 512
 		}
 		files = append(files, file{de.Name(), fi.ModTime(), size})
 		total += size
