@@ -47,6 +47,10 @@ type Report struct {
 	// Wrap says how the program was watched when it was not run under the
 	// prodwrap command: "reexec" or "monitor" (package selfwrap).
 	Wrap string `json:"wrap,omitempty"`
+	// ConfigErrors lists the configuration's errors, one line each, when
+	// prodwrap ran with what was valid of it (fail-open): a report is
+	// where a broken configuration gets noticed.
+	ConfigErrors []string `json:"config_errors,omitempty"`
 	// GaveUp is set on the report prodwrap sends when it stops restarting
 	// a child that crashed too often (max_restarts within restart_window);
 	// its crash is the last run's.

@@ -149,14 +149,14 @@ func runMonitor(o Options, spec string) int {
 	defer prog.Close()
 
 	cfg, err := loadConfig(o)
-	if err != nil {
+	if cfg == nil {
 		fmt.Fprintf(os.Stderr, "prodwrap: selfwrap monitor: %v\n", err)
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		return 1
 	}
 	reporter, err := watch.NewReporter(watch.ReporterOptions{
 		Config: cfg, Env: os.Environ(), Log: os.Stderr, Terminal: watch.IsTerminal(os.Stderr),
-		OnReport: o.OnReport, Wrap: Monitor.String(),
+		OnReport: o.OnReport, Wrap: Monitor.String(), ConfigErrors: watch.ConfigErrors(err),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "prodwrap: selfwrap monitor: cannot set up delivery: %v\n", err)

@@ -12,7 +12,7 @@ import (
 
 // reexec runs this executable again as the program, under prodwrap's
 // watcher, and returns its status.
-func reexec(o Options, cfg *config.Config) (int, error) {
+func reexec(o Options, cfg *config.Config, cfgErrs []string) (int, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, fmt.Errorf("find the executable to re-run: %w", err)
@@ -34,5 +34,8 @@ func reexec(o Options, cfg *config.Config) (int, error) {
 		Env:      os.Environ(),
 		ExtraEnv: []string{panicwrap.DEFAULT_COOKIE_KEY + "=" + panicwrap.DEFAULT_COOKIE_VAL},
 		OnReport: o.OnReport,
+		KnownEnv: []string{monitorEnv},
+
+		ConfigErrors: cfgErrs,
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/mitchellh/panicwrap"
 
 	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/report"
 )
 
@@ -89,12 +90,16 @@ func Wrap(o Options) (Role, int, error) {
 		return Program, 0, nil
 	}
 	cfg, err := loadConfig(o)
-	if err != nil {
+	if cfg == nil {
 		return Program, 0, fmt.Errorf("selfwrap: %w", err)
 	}
+	// Fail-open, as the prefix command: errors in the file or the
+	// environment are logged and reported, and the program is watched
+	// with what is valid.
+	cfgErrs := watch.ConfigErrors(err)
 	switch o.Mode {
 	case ReExec:
-		code, err := reexec(o, cfg)
+		code, err := reexec(o, cfg, cfgErrs)
 		if err != nil {
 			return Program, 0, fmt.Errorf("selfwrap: %w", err)
 		}
@@ -122,8 +127,9 @@ func Main(o Options) {
 	}
 }
 
-// loadConfig is the configuration of Options: inline, or read like the
-// prodwrap command's.
+// loadConfig is the configuration of Options: inline (which must be
+// valid), or read like the prodwrap command's, leniently: then a non-nil
+// configuration may come with a config.Errors.
 func loadConfig(o Options) (*config.Config, error) {
 	if o.Config != nil {
 		if err := o.Config.Validate(); err != nil {
@@ -135,6 +141,6 @@ func loadConfig(o Options) (*config.Config, error) {
 	if o.ConfigFile != "" {
 		args = []string{"--config", o.ConfigFile}
 	}
-	cfg, _, err := config.Load(config.Options{Args: args, Env: os.Environ(), Name: "selfwrap", NoCommand: true})
+	cfg, _, err := config.Load(config.Options{Args: args, Env: os.Environ(), Name: "selfwrap", NoCommand: true, Lenient: true})
 	return cfg, err
 }

@@ -55,11 +55,20 @@ var helpers = map[string]func() int{
 	"selfwrap-sigkill":     func() int { return underSelfwrap(killSelf) },
 	"panicwrap-fatalerror": func() int { return underPanicwrap(concurrentMapWrites) },
 	"selfwrap-fatalerror":  func() int { return underSelfwrap(concurrentMapWrites) },
-	// bad-config cannot be wrapped: it runs unwrapped.
+	// bad-config cannot be wrapped (a configuration error, and strict):
+	// it runs unwrapped.
 	"bad-config": func() int {
+		os.Setenv("PRODWRAP_STRICT", "1")
 		selfwrap.Main(selfwrap.Options{ConfigFile: "/nonexistent/prodwrap.toml"})
 		fmt.Println("running")
 		return 0
+	},
+	// bad-config-lenient has the same error without strict: it is watched
+	// with what is valid (fail-open), and exits 3 to be reported.
+	"bad-config-lenient": func() int {
+		selfwrap.Main(selfwrap.Options{ConfigFile: "/nonexistent/prodwrap.toml"})
+		fmt.Println("running")
+		return 3
 	},
 }
 
@@ -193,6 +202,19 @@ func TestMonitorReportsAndKeepsThePID(t *testing.T) {
 	r := reports[0]
 	if r.Crash.Kind != parse.KindPanic || r.Crash.Message != "helper panics" || r.Command.PID != pid || r.Wrap != "monitor" {
 		t.Errorf("report: kind %s message %q pid %d (want %d) wrap %q", r.Crash.Kind, r.Crash.Message, r.Command.PID, pid, r.Wrap)
+	}
+}
+
+// A configuration error does not cost the program its reports: it is
+// watched with what is valid, and the report names the error.
+func TestABadConfigurationFailsOpen(t *testing.T) {
+	out, stderr, status, _, spool := helper(t, "bad-config-lenient")
+	if status != 3 || out != "running\n" || !strings.Contains(stderr, "/nonexistent/prodwrap.toml") {
+		t.Fatalf("status %d stdout %q stderr %q", status, out, stderr)
+	}
+	reports := reporttest.WaitReports(t, filepath.Join(spool, "reports"), 1, 15*time.Second)
+	if len(reports) != 1 || len(reports[0].ConfigErrors) != 1 || !strings.Contains(reports[0].ConfigErrors[0], "/nonexistent/prodwrap.toml") {
+		t.Errorf("reports %+v, want one naming the configuration error", reports)
 	}
 }
 

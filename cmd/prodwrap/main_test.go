@@ -74,3 +74,40 @@ func TestSendAcceptsASavedReport(t *testing.T) {
 		t.Errorf("send of a saved report: exit %d\n%s", code, errOut)
 	}
 }
+
+// A configuration error never keeps the service from starting: the child
+// runs with what is valid and the file sink on, the error is logged and
+// put in the report; with strict (and in check-config) it is refused.
+func TestBadConfigurationFailsOpen(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "prodwrap.toml")
+	os.WriteFile(file, []byte("[capture]\ntail_lines = 2147483648\n"), 0o600)
+	marker := filepath.Join(dir, "ran")
+	spool := filepath.Join(dir, "spool")
+	env := []string{"PRODWRAP_SPOOL=" + spool}
+
+	code, _, errOut := runIn(t, "", env, "--config", file, "--", "/bin/sh", "-c", "touch "+marker+"; exit 3")
+	if _, err := os.Stat(marker); err != nil || code != 3 {
+		t.Fatalf("fail-open: exit %d, child ran: %v\n%s", code, err == nil, errOut)
+	}
+	if !strings.Contains(errOut, "tail_lines") || !strings.Contains(errOut, file+":2") {
+		t.Errorf("the error is not logged with key and line:\n%s", errOut)
+	}
+	names, _ := filepath.Glob(filepath.Join(spool, "reports", "*.json"))
+	if len(names) != 1 {
+		t.Fatalf("%d reports", len(names))
+	}
+	b, _ := os.ReadFile(names[0])
+	if !strings.Contains(string(b), `"config_errors"`) || !strings.Contains(string(b), "tail_lines") {
+		t.Errorf("the report does not carry the configuration error:\n%s", b)
+	}
+
+	os.Remove(marker)
+	code, _, errOut = runIn(t, "", env, "--strict", "--config", file, "--", "/bin/sh", "-c", "touch "+marker)
+	if _, err := os.Stat(marker); err == nil || code != 125 {
+		t.Errorf("--strict: exit %d, child ran: %v\n%s", code, err == nil, errOut)
+	}
+	if code, _, _ := runIn(t, "", env, "check-config", "--config", file); code != 125 {
+		t.Errorf("check-config: exit %d, want 125", code)
+	}
+}

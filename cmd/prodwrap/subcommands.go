@@ -48,28 +48,38 @@ Example:
   prodwrap check-config --config /etc/prodwrap/api.toml
 `
 
-// loadFor loads the configuration for a sub-command that takes flags and
-// at most maxArgs arguments.
-func loadFor(name, usage string, args, env []string, std stdio, noArgs bool) (*config.Config, []string, int, bool) {
-	cfg, rest, err := config.Load(config.Options{Args: args, Env: env, Name: "prodwrap " + name, NoCommand: noArgs})
+// loaded is a sub-command's configuration.
+type loaded struct {
+	cfg  *config.Config
+	rest []string // the arguments after the flags
+	// errs are the configuration's errors when it was loaded leniently.
+	errs []string
+}
+
+// loadFor loads the configuration for a sub-command; noArgs refuses
+// arguments after the flags. A lenient load (send, flush) goes on with
+// what is valid, as the run command does; check-config is strict.
+func loadFor(name, usage string, args, env []string, std stdio, noArgs, lenient bool) (loaded, int, bool) {
+	cfg, rest, err := config.Load(config.Options{Args: args, Env: env, Name: "prodwrap " + name, NoCommand: noArgs, Lenient: lenient})
 	if errors.Is(err, config.ErrHelp) {
 		fmt.Fprint(std.err, usage)
 		fmt.Fprintln(std.err, "\nflags:")
 		config.FlagUsage(std.err)
-		return nil, nil, exitOK, false
+		return loaded{}, exitOK, false
 	}
-	if err != nil {
-		return nil, nil, fail(std.err, err), false
+	if cfg == nil || (err != nil && !lenient) {
+		return loaded{}, fail(std.err, err), false
 	}
-	return cfg, rest, 0, true
+	return loaded{cfg: cfg, rest: rest, errs: watch.ConfigErrors(err)}, 0, true
 }
 
 // runSend implements `prodwrap send`.
 func runSend(args, env []string, std stdio) int {
-	cfg, rest, code, ok := loadFor("send", sendUsage, args, env, std, false)
+	l, code, ok := loadFor("send", sendUsage, args, env, std, false, true)
 	if !ok {
 		return code
 	}
+	rest := l.rest
 	if len(rest) > 1 {
 		return fail(std.err, fmt.Errorf("send: want at most one FILE, got %d arguments", len(rest)))
 	}
@@ -87,7 +97,7 @@ func runSend(args, env []string, std stdio) int {
 		return fail(std.err, fmt.Errorf("send: read %s: %w", label, err))
 	}
 	sigs := watch.NotifySignals(nil, false, nil)
-	reporter, err := newReporter(cfg, env, std)
+	reporter, err := newReporter(l, env, std)
 	if err != nil {
 		return fail(std.err, err)
 	}
@@ -110,8 +120,10 @@ func runSend(args, env []string, std stdio) int {
 
 // newReporter is the report pipeline of a sub-command: logs and summaries
 // on stderr.
-func newReporter(cfg *config.Config, env []string, std stdio) (*watch.Reporter, error) {
-	return watch.NewReporter(watch.ReporterOptions{Config: cfg, Env: env, Log: std.err, Terminal: watch.IsTerminal(std.err)})
+func newReporter(l loaded, env []string, std stdio) (*watch.Reporter, error) {
+	return watch.NewReporter(watch.ReporterOptions{
+		Config: l.cfg, Env: env, Log: std.err, Terminal: watch.IsTerminal(std.err), ConfigErrors: l.errs,
+	})
 }
 
 // reportFromInput accepts a saved report JSON as it is, or parses crash
@@ -137,12 +149,12 @@ func reportFromInput(data []byte, reporter *watch.Reporter) (*report.Report, err
 
 // runFlush implements `prodwrap flush`.
 func runFlush(args, env []string, std stdio) int {
-	cfg, _, code, ok := loadFor("flush", flushUsage, args, env, std, true)
+	l, code, ok := loadFor("flush", flushUsage, args, env, std, true, true)
 	if !ok {
 		return code
 	}
 	sigs := watch.NotifySignals(nil, false, nil)
-	reporter, err := newReporter(cfg, env, std)
+	reporter, err := newReporter(l, env, std)
 	if err != nil {
 		return fail(std.err, err)
 	}
@@ -158,11 +170,11 @@ func runFlush(args, env []string, std stdio) int {
 
 // runCheckConfig implements `prodwrap check-config`.
 func runCheckConfig(args, env []string, std stdio) int {
-	cfg, _, code, ok := loadFor("check-config", checkConfigUsage, args, env, std, true)
+	l, code, ok := loadFor("check-config", checkConfigUsage, args, env, std, true, false)
 	if !ok {
 		return code
 	}
-	if err := cfg.WriteTOML(std.out); err != nil {
+	if err := l.cfg.WriteTOML(std.out); err != nil {
 		return fail(std.err, err)
 	}
 	return exitOK

@@ -11,14 +11,17 @@ import (
 // runWatch is `prodwrap [flags] [--] COMMAND [ARGS...]`: run COMMAND, and
 // report it if it dies abnormally. It returns the child's status.
 func runWatch(args, env []string, std stdio) int {
-	cfg, cmdArgs, err := config.Load(config.Options{Args: args, Env: env, Name: "prodwrap"})
+	// Fail-open: a bad file, variable or secret never keeps the service
+	// from starting; only a bad flag (or strict) does.
+	cfg, cmdArgs, err := config.Load(config.Options{Args: args, Env: env, Name: "prodwrap", Lenient: true})
 	if errors.Is(err, config.ErrHelp) {
 		printUsage(std.err)
 		return exitOK
 	}
-	if err != nil {
+	if cfg == nil {
 		return fail(std.err, err)
 	}
+	cfgErrs := watch.ConfigErrors(err)
 	if len(cmdArgs) == 0 {
 		fmt.Fprintln(std.err, "prodwrap: no COMMAND given; see prodwrap --help")
 		return exitFailure
@@ -36,6 +39,8 @@ func runWatch(args, env []string, std stdio) int {
 		Stdin:   std.in,
 		Stdout:  std.out,
 		Stderr:  std.err,
+
+		ConfigErrors: cfgErrs,
 	})
 	if err != nil {
 		return fail(std.err, err)

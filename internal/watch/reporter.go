@@ -42,6 +42,13 @@ type ReporterOptions struct {
 	// Wrap is the report's wrap field: "" for the prefix command,
 	// "reexec" or "monitor" for selfwrap.
 	Wrap string
+	// ConfigErrors are the configuration's errors when prodwrap runs with
+	// what was valid of it (config.Options.Lenient): each is logged once
+	// by NewReporter and put in every report.
+	ConfigErrors []string
+	// Warnings are logged once by NewReporter (unknown PRODWRAP_*
+	// variables, say).
+	Warnings []string
 }
 
 // Reporter is prodwrap's one report pipeline, shared by the prefix command,
@@ -59,6 +66,7 @@ type Reporter struct {
 	summary  io.Writer
 	onReport func(*report.Report)
 	wrap     string
+	cfgErrs  []string
 
 	startOnce sync.Once
 	queue     chan *report.Report
@@ -84,10 +92,16 @@ func NewReporter(o ReporterOptions) (*Reporter, error) {
 			}
 		}
 	}
+	for _, e := range o.ConfigErrors {
+		logger.Error("configuration error; running with what is valid and the file sink on", "err", e)
+	}
+	for _, w := range o.Warnings {
+		logger.Warn(w)
+	}
 	abort, cancel := context.WithCancel(context.Background())
 	return &Reporter{
 		cfg: o.Config, logger: logger, deliv: deliv, metrics: o.Metrics,
-		summary: o.Log, onReport: o.OnReport, wrap: o.Wrap,
+		summary: o.Log, onReport: o.OnReport, wrap: o.Wrap, cfgErrs: o.ConfigErrors,
 		abort: abort, cancel: cancel,
 	}, nil
 }
@@ -107,6 +121,7 @@ func (r *Reporter) New(in report.Input) *report.Report {
 	in.Release = r.cfg.Service.Release
 	rep := report.New(in)
 	rep.Wrap = r.wrap
+	rep.ConfigErrors = r.cfgErrs
 	r.hook(rep)
 	return rep
 }

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -77,6 +78,30 @@ type Options struct {
 	OnReport func(*report.Report)
 	// Wrap is the reports' wrap field ("" for the prefix command).
 	Wrap string
+	// ConfigErrors are the configuration's errors when it was loaded
+	// leniently (fail-open): logged once, put in every report.
+	ConfigErrors []string
+	// KnownEnv names PRODWRAP_* variables that are not settings but are
+	// known all the same (selfwrap's); any other unknown one is warned
+	// about once, with a suggestion.
+	KnownEnv []string
+}
+
+// knownEnv are the PRODWRAP_* variables of prodwrap's own that are not
+// settings: the tests' coverage directory.
+var knownEnv = []string{"PRODWRAP_COVERDIR"}
+
+// ConfigErrors turns a lenient load's errors into report lines.
+func ConfigErrors(err error) []string {
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		return nil
+	}
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e.Error()
+	}
+	return out
 }
 
 // ForwardSignals parses the configured forward list. An empty list
@@ -92,6 +117,15 @@ func ForwardSignals(cfg *config.Config) ([]os.Signal, error) {
 		out = append(out, sig)
 	}
 	return out, nil
+}
+
+// fileSinkOnly is cfg with every sink but the file sink left out.
+func fileSinkOnly(cfg *config.Config) *config.Config {
+	c := *cfg
+	c.Sentry.DSN, c.Slack.WebhookURL, c.Slack.Token, c.Webhooks = "", "", "", nil
+	on := true
+	c.File.Enabled = &on
+	return &c
 }
 
 // Reaps reports whether prodwrap reaps orphans with this configuration.
@@ -124,10 +158,24 @@ func Run(o Options) (int, error) {
 	if cfg.Metrics.Listen != "" || cfg.Metrics.Textfile != "" {
 		m = metrics.New()
 	}
-	rep, err := NewReporter(ReporterOptions{
+	var warnings []string
+	for _, u := range config.UnknownEnv(o.Env, append(knownEnv, o.KnownEnv...)...) {
+		warnings = append(warnings, u.String())
+	}
+	ropts := ReporterOptions{
 		Config: cfg, Env: o.Env, Log: gate.Log(), Terminal: IsTerminal(stderr),
 		Metrics: m, OnReport: o.OnReport, Wrap: o.Wrap,
-	})
+		ConfigErrors: o.ConfigErrors, Warnings: warnings,
+	}
+	rep, err := NewReporter(ropts)
+	if err != nil && !cfg.Strict {
+		// The service comes first: with sinks that cannot be set up, the
+		// child still runs, reported to the file sink alone.
+		fileOnly := fileSinkOnly(cfg)
+		ropts.Config = fileOnly
+		ropts.ConfigErrors = append(slices.Clone(ropts.ConfigErrors), fmt.Sprintf("sinks: %v; reporting to the file sink only", err))
+		rep, err = NewReporter(ropts)
+	}
 	if err != nil {
 		return ExitFailure, err
 	}
@@ -136,10 +184,14 @@ func Run(o Options) (int, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		addr, err := m.Serve(ctx, cfg.Metrics.Listen)
-		if err != nil {
+		switch {
+		case err != nil && cfg.Strict:
 			return ExitFailure, err
+		case err != nil:
+			rep.Logger().Error("cannot serve metrics; running without the listener", "err", err)
+		default:
+			rep.Logger().Debug("serving metrics", "addr", addr.String())
 		}
-		rep.Logger().Debug("serving metrics", "addr", addr.String())
 	}
 
 	w := &watcher{o: o, cfg: cfg, stderr: stderr, gate: gate, logger: rep.Logger(),
