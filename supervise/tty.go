@@ -2,8 +2,7 @@ package supervise
 
 import (
 	"os"
-	"os/signal"
-	"syscall"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,13 +24,20 @@ func foregroundTTY(f *os.File) (int, bool) {
 
 // restoreTTY gives the terminal's foreground back to prodwrap's group after
 // the child exited. A background group that sets the foreground gets
-// SIGTTOU, so it is ignored for the call.
+// SIGTTOU unless the calling thread blocks it (tcsetpgrp(3)), so it is
+// blocked for the call on this thread alone: no process-wide signal
+// disposition changes, which is the signal owner's (watch.Signals).
 func (c *Child) restoreTTY() {
 	if c.ttyFd < 0 {
 		return
 	}
-	signal.Ignore(syscall.SIGTTOU)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var ttou, old unix.Sigset_t
+	ttou.Val[(unix.SIGTTOU-1)/64] |= 1 << ((uint(unix.SIGTTOU) - 1) % 64)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, &old); err == nil {
+		defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) //nolint:errcheck // restoring the mask just read
+	}
 	_ = unix.IoctlSetPointerInt(c.ttyFd, unix.TIOCSPGRP, unix.Getpgrp())
-	signal.Reset(syscall.SIGTTOU)
 	c.ttyFd = -1
 }
