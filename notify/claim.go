@@ -56,14 +56,13 @@ func flockNB(f *os.File) error {
 	}
 }
 
-// claim takes the claim of the listed entry e and returns the entry as it
-// is now on disk (another process may have delivered part of it since it
-// was listed). It returns errBusy when someone else holds the claim, and
-// an error wrapping fs.ErrNotExist when the entry was delivered meanwhile.
-func (s *Spool) claim(e *Entry) (*Entry, error) {
-	lp := lockPath(e.path)
+// lockFile opens (creating it when missing) and flocks the lock file at
+// path, making sure the lock is on the file now at path: one who removes
+// a lock file holds it, and whoever opened it before gets a lock on a file
+// no one else will see.
+func lockFile(path string) (*os.File, error) {
 	for range 3 {
-		lock, err := openLock(lp, true)
+		lock, err := openLock(path, true)
 		if err != nil {
 			return nil, err
 		}
@@ -71,25 +70,35 @@ func (s *Spool) claim(e *Entry) (*Entry, error) {
 			lock.Close()
 			return nil, err
 		}
-		// The lock counts only when it is on the file now at lp: the
-		// holder of a claim removes the lock file with the entry.
 		held, err1 := lock.Stat()
-		now, err2 := os.Lstat(lp)
-		if err1 != nil || err2 != nil || !os.SameFile(held, now) {
-			lock.Close()
-			continue
+		now, err2 := os.Lstat(path)
+		if err1 == nil && err2 == nil && os.SameFile(held, now) {
+			return lock, nil
 		}
-		cur, err := readEntry(e.path)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				os.Remove(lp) // held by us: the entry is gone, its lock is stale
-			}
-			lock.Close()
-			return nil, err
-		}
-		s.mergeUnrecorded(cur)
-		cur.claim = lock
-		return cur, nil
+		lock.Close()
 	}
 	return nil, errBusy
+}
+
+// claim takes the claim of the listed entry e and returns the entry as it
+// is now on disk (another process may have delivered part of it since it
+// was listed). It returns errBusy when someone else holds the claim, and
+// an error wrapping fs.ErrNotExist when the entry was delivered meanwhile.
+func (s *Spool) claim(e *Entry) (*Entry, error) {
+	lp := lockPath(e.path)
+	lock, err := lockFile(lp)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := readEntry(e.path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			os.Remove(lp) // held by us: the entry is gone, its lock is stale
+		}
+		lock.Close()
+		return nil, err
+	}
+	s.mergeUnrecorded(cur)
+	cur.claim = lock
+	return cur, nil
 }

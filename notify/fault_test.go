@@ -727,3 +727,36 @@ func helperMain(what string) int {
 	fmt.Println("unknown helper", what)
 	return 2
 }
+
+// TestLeftoversOfDeadProcessesAreRemoved: a temporary file of a write
+// that never finished and a lock file whose entry is gone, both older
+// than any write takes, are removed by the next listing; fresh ones and a
+// held lock are left alone.
+func TestLeftoversOfDeadProcessesAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	sp := openSpool(t, dir)
+	pending := filepath.Join(dir, "pending")
+	old := time.Now().Add(-time.Hour)
+	for _, name := range []string{".tmp-old", "orphan.lock", ".tmp-new", "fresh.lock"} {
+		p := filepath.Join(pending, name)
+		os.WriteFile(p, []byte("x"), 0o600)
+		if strings.Contains(name, "old") || strings.Contains(name, "orphan") {
+			os.Chtimes(p, old, old)
+		}
+	}
+	held, err := sp.Put(testReport("held"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Release(held)
+	os.Chtimes(filepath.Join(pending, "held.lock"), old, old)
+	sp.List()
+	var left []string
+	des, _ := os.ReadDir(pending)
+	for _, de := range des {
+		left = append(left, de.Name())
+	}
+	if want := "[.tmp-new fresh.lock held.json held.lock]"; fmt.Sprint(left) != want {
+		t.Errorf("pending/ holds %v, want %s", left, want)
+	}
+}

@@ -171,12 +171,8 @@ func (s *Spool) Put(r *report.Report) (*Entry, error) {
 	}
 	e := &Entry{Report: r, Acked: map[string]time.Time{}, Spooled: time.Now().UTC(),
 		path: filepath.Join(s.pending(), safeName(r.ID)+".json")}
-	lock, err := openLock(lockPath(e.path), true)
+	lock, err := lockFile(lockPath(e.path))
 	if err != nil {
-		return nil, fmt.Errorf("spool entry: %w", err)
-	}
-	if err := flockNB(lock); err != nil {
-		lock.Close()
 		return nil, fmt.Errorf("spool entry %s: %w", filepath.Base(e.path), err)
 	}
 	if err := s.write(e); err != nil {
@@ -295,8 +291,16 @@ func (s *Spool) List() ([]*Entry, []error) {
 	}
 	var out []*Entry
 	var errs []error
+	names := map[string]bool{}
+	for _, de := range des {
+		names[de.Name()] = true
+	}
 	for _, de := range des {
 		name := de.Name()
+		if strings.HasPrefix(name, ".tmp-") || strings.HasSuffix(name, ".lock") {
+			s.removeStale(de, names)
+			continue
+		}
 		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
 			continue
 		}
@@ -318,6 +322,35 @@ func (s *Spool) List() ([]*Entry, []error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Spooled.Before(out[j].Spooled) })
 	return out, errs
+}
+
+// staleAfter is the age past which a temporary file or a lock file
+// without its entry is a leftover of a process that died: writing an
+// entry takes milliseconds.
+const staleAfter = 10 * time.Minute
+
+// removeStale removes a leftover: a temporary file of a write that never
+// finished, a lock file whose entry is gone (its holder died between the
+// two removals) and that no one holds.
+func (s *Spool) removeStale(de fs.DirEntry, names map[string]bool) {
+	fi, err := de.Info()
+	if err != nil || time.Since(fi.ModTime()) < staleAfter {
+		return
+	}
+	path := filepath.Join(s.pending(), de.Name())
+	if strings.HasPrefix(de.Name(), ".tmp-") {
+		os.Remove(path)
+		return
+	}
+	if names[strings.TrimSuffix(de.Name(), ".lock")+".json"] || !fi.Mode().IsRegular() {
+		return
+	}
+	if lock, err := lockFile(path); err == nil {
+		if _, err := os.Lstat(strings.TrimSuffix(path, ".lock") + ".json"); errors.Is(err, fs.ErrNotExist) {
+			os.Remove(path)
+		}
+		lock.Close()
+	}
 }
 
 // badEntryError says why a file in pending/ is not an entry.
