@@ -17,7 +17,6 @@ const helperEnv = "WATCH_TEST_HELPER"
 var helpers = map[string]func() int{
 	"stops":       helperStops,
 	"broken-pipe": helperBrokenPipe,
-	"settle":      helperSettle,
 	"child-holds": helperChildHolds,
 }
 
