@@ -725,3 +725,107 @@ func windowsException(code string) (name, desc string) {
 	}
 	return code, "exception " + code
 }
+
+// prefixShape is a log prefix learnt from the line of a header: its
+// blank-separated fields, each to match exactly or, when it begins with a
+// digit (a timestamp, a counter), any field that begins with a digit.
+type prefixShape struct {
+	fields  [][]byte
+	numeric []bool
+}
+
+// maxLearnedFields and maxLearnedPrefix bound what learnPrefix takes for a
+// prefix.
+const (
+	maxLearnedFields = 8
+	maxLearnedPrefix = 160
+)
+
+// learnPrefix finds a header after a log prefix of a form stripPrefix does
+// not know ("2024-01-01T00:00:00.000+00:00 i-0abc/api ", "app[web.1]: ",
+// "[api] "): up to eight blank-separated fields, then what StartsDump, a
+// cut header (cutHeader) or "runtime stack:" begins, possibly after a known
+// prefix or a terminal's echo; a field ending in "panic:" or "error:" ends
+// the search (the header began there: "...yetpanic: runtime error: x"). A
+// field may not hold '=', '"', '{' or a tab, which make a logged message
+// ("level=error msg=\"recovered panic: x\"") rather than a prefix. It
+// returns the shape and the prefix's length, 0 when there is none.
+func learnPrefix(l []byte) (*prefixShape, int) {
+	end := min(len(l), maxLearnedPrefix)
+	fields := 0
+	for i := 0; i < end; i++ {
+		switch l[i] {
+		case '=', '"', '{', '\t':
+			return nil, 0
+		case ' ':
+			fields++
+			if fields > maxLearnedFields {
+				return nil, 0
+			}
+			if bytes.HasSuffix(l[:i+1], []byte("panic: ")) || bytes.HasSuffix(l[:i+1], []byte("error: ")) {
+				return nil, 0 // a header is here, not after: not a prefix
+			}
+			if startsLearnable(l[i+1:]) {
+				return newPrefixShape(l[:i+1]), i + 1
+			}
+		}
+	}
+	return nil, 0
+}
+
+func startsLearnable(l []byte) bool {
+	l = stripPrefix(l)
+	if len(l) > 8 && l[0] == '^' {
+		l = l[2:]
+	}
+	if StartsDump(l) || bytes.Equal(l, prefixRuntimeStk) {
+		return true
+	}
+	_, _, ok := cutHeader(l)
+	return ok
+}
+
+func (s *prefixShape) equal(o *prefixShape) bool {
+	if len(s.fields) != len(o.fields) {
+		return false
+	}
+	for i := range s.fields {
+		if s.numeric[i] != o.numeric[i] || (!s.numeric[i] && !bytes.Equal(s.fields[i], o.fields[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func newPrefixShape(pfx []byte) *prefixShape {
+	s := &prefixShape{}
+	for _, f := range bytes.Split(pfx[:len(pfx)-1], []byte(" ")) {
+		s.fields = append(s.fields, bytes.Clone(f))
+		s.numeric = append(s.numeric, len(f) > 0 && isDigit(f[0]))
+	}
+	return s
+}
+
+// strip removes the prefix from l when l begins with one of its shape.
+func (s *prefixShape) strip(l []byte) []byte {
+	rest := l
+	for i, f := range s.fields {
+		sp := bytes.IndexByte(rest, ' ')
+		if sp < 0 {
+			if i < len(s.fields)-1 {
+				return l
+			}
+			sp = len(rest) // an empty line whose trailing blank was trimmed
+		}
+		got := rest[:sp]
+		if s.numeric[i] {
+			if len(got) == 0 || !isDigit(got[0]) {
+				return l
+			}
+		} else if !bytes.Equal(got, f) {
+			return l
+		}
+		rest = rest[min(sp+1, len(rest)):]
+	}
+	return rest
+}

@@ -148,6 +148,10 @@ type parser struct {
 
 	truncatedLast bool
 
+	// learned is the shape of a log prefix learnt from a header found
+	// after it in the middle of a line (see learnPrefix), nil when none.
+	learned *prefixShape
+
 	// rtStack is the offset of a "runtime stack:" section read with no
 	// dump open (its header lost), -1 when none; rtGrowing is true when
 	// that section shows the runtime growing a stack.
@@ -196,10 +200,20 @@ func (p *parser) line(raw []byte) {
 	l := bytes.TrimSuffix(raw, []byte{'\r'})
 	n := len(l)
 	l = stripPrefix(l)
+	if p.learned != nil {
+		if rest := p.learned.strip(l); len(rest) < len(l) {
+			l = stripPrefix(rest) // a known prefix may follow the learnt one
+		}
+	}
+	p.text(l, p.lineStart+int64(n-len(l)))
+}
+
+// text handles what is left of a line without its prefixes; textStart is
+// where it begins in the input.
+func (p *parser) text(l []byte, textStart int64) {
 	if len(l) > 8 && l[0] == '^' {
 		l = stripEcho(l)
 	}
-	textStart := p.lineStart + int64(n-len(l)) // where l starts in the input
 	prevSep := p.sepStart
 	p.sepStart = -1
 	if len(l) > 0 && l[0] == '=' && bytes.HasPrefix(l, prefixRaceEnd) {
@@ -307,6 +321,7 @@ func (p *parser) line(raw []byte) {
 			p.dropCur()
 		}
 		if !d.confirmed {
+			p.learnedHeader(l, textStart)
 			return
 		}
 		p.midLineHeader(l, textStart)
@@ -328,7 +343,14 @@ func isSignalReport(l []byte) bool {
 // midLineHeader looks for a dump that starts in the middle of a line, after
 // a log line without its newline. Such a header must be confirmed by what
 // follows. start is where l begins in the input.
+//
+// When the text before the header is a prefix of the kind log pipelines
+// add (see learnPrefix), the prefix is learnt and stripped from the lines
+// that follow, and the line is read again without it.
 func (p *parser) midLineHeader(l []byte, start int64) {
+	if p.learnedHeader(l, start) {
+		return
+	}
 	for _, h := range [][]byte{prefixPanic, prefixFatal} {
 		if i := bytes.Index(l, h); i > 0 {
 			kind := KindPanic
@@ -339,6 +361,27 @@ func (p *parser) midLineHeader(l []byte, start int64) {
 			return
 		}
 	}
+}
+
+// learnedHeader reads l again without its prefix when it is a header after
+// a log prefix (learnPrefix), which is learnt. A dump it starts counts only
+// when confirmed.
+func (p *parser) learnedHeader(l []byte, start int64) bool {
+	lp, n := learnPrefix(l)
+	if n == 0 {
+		return false
+	}
+	prev := p.cur
+	if p.learned == nil || !p.learned.equal(lp) {
+		p.learned = lp
+	}
+	rest := stripPrefix(l[n:])
+	p.text(rest, start+int64(len(l)-len(rest)))
+	if d := p.cur; d != nil && d != prev {
+		d.weak = true
+		d.crash.Start = p.lineStart
+	}
+	return true
 }
 
 // headlessRuntimeStack follows a "runtime stack:" section (the system

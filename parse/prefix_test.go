@@ -37,6 +37,11 @@ var prefixStyles = map[string]func(n int) string{
 	"docker compose":         func(n int) string { return "api-1  | " },
 	"svlogd -tt":             func(n int) string { return "2024-01-02_15:04:05.12345 " },
 	"svlogd -t (TAI64N)":     func(n int) string { return "@400000003b4a39c23294b13c " },
+	// Prefixes of no form stripPrefix knows, learnt from the header line.
+	"aws logs tail (learnt)":  func(n int) string { return fmt.Sprintf("2024-01-01T00:00:%02d.%06d+00:00 i-0abc123/api ", n%60, n) },
+	"heroku (learnt)":         func(n int) string { return fmt.Sprintf("2024-01-01T00:00:00.%06d+00:00 app[web.1]: ", n) },
+	"bracketed name (learnt)": func(n int) string { return "[api] " },
+	"name and time (learnt)":  func(n int) string { return fmt.Sprintf("api.1 10:00:%02d ", n%60) },
 	"mixed CRI and journald": func(n int) string {
 		if n%2 == 0 {
 			return "2024-01-01T00:00:00.000000000Z stderr F "
