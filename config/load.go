@@ -185,3 +185,31 @@ func envMap(env []string) map[string]string {
 	}
 	return m
 }
+
+// LeadingFlags returns how many of args are prodwrap's flags (with their
+// values) before the first argument that is not one: the sub-command or
+// COMMAND. "--" ends them (and is not counted). The caller uses it to
+// accept global flags before a sub-command as well as after it
+// (`prodwrap --config F check-config`); what the flags mean is decided by
+// Load, which also reports the bad ones.
+func LeadingFlags(args []string) int {
+	fs := newFlagSet("prodwrap")
+	i := 0
+	for i < len(args) {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return i
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			return i // not ours: Load will say so
+		}
+		i++
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); hasValue || (ok && b.IsBoolFlag()) {
+			continue
+		}
+		i++ // the flag's value is the next argument
+	}
+	return min(i, len(args))
+}

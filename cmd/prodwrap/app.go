@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 
+	"github.com/prodwrap/prodwrap/config"
 	"github.com/prodwrap/prodwrap/internal/watch"
 )
 
@@ -33,24 +35,33 @@ func run(args, env []string, std stdio) (code int) {
 			code = exitFailure
 		}
 	}()
-	if len(args) > 0 {
-		switch args[0] {
-		case "parse":
-			return runParse(args[1:], env, std)
-		case "send":
-			return runSend(args[1:], env, std)
-		case "flush":
-			return runFlush(args[1:], env, std)
-		case "check-config":
-			return runCheckConfig(args[1:], env, std)
-		case "version":
-			return runVersion(args[1:], std)
-		case "help":
-			printUsage(std.out)
-			return exitOK
+	// Global flags may stand before the sub-command as well as after it:
+	// `prodwrap --config F check-config` is `prodwrap check-config --config F`.
+	n := config.LeadingFlags(args)
+	if n < len(args) {
+		if sub, ok := subcommands[args[n]]; ok {
+			rest := append(slices.Clone(args[:n]), args[n+1:]...)
+			return sub(rest, env, std)
 		}
 	}
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-V") {
+		return runVersion(nil, std)
+	}
 	return runWatch(args, env, std)
+}
+
+// subcommands are prodwrap's sub-commands, by name; anything else is the
+// run command's COMMAND.
+var subcommands = map[string]func(args, env []string, std stdio) int{
+	"parse":        runParse,
+	"send":         runSend,
+	"flush":        runFlush,
+	"check-config": runCheckConfig,
+	"version":      func(args, _ []string, std stdio) int { return runVersion(args, std) },
+	"help": func(_, _ []string, std stdio) int {
+		printUsage(std.out)
+		return exitOK
+	},
 }
 
 // fail prints err as prodwrap's one-line error and returns exitFailure.

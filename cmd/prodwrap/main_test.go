@@ -42,6 +42,12 @@ func TestRunSubcommands(t *testing.T) {
 		{"--help", "", []string{"--help"}, 0, "", "usage:"},
 		{"version", "", []string{"version"}, 0, "prodwrap ", ""},
 		{"version with an argument", "", []string{"version", "x"}, 125, "", "takes no arguments"},
+		{"--version", "", []string{"--version"}, 0, "prodwrap ", ""},
+		{"-V", "", []string{"-V"}, 0, "prodwrap ", ""},
+		{"global flag before the sub-command", "", []string{"--tail-lines", "7", "check-config"}, 0, "tail_lines = 7", ""},
+		{"global flag after the sub-command", "", []string{"check-config", "--tail-lines", "7"}, 0, "tail_lines = 7", ""},
+		{"bool flag before the sub-command", "", []string{"-g", "check-config"}, 0, "process_group = true", ""},
+		{"a command named like a sub-command after --", "", []string{"--", "version"}, 127, "", "cannot start version"},
 		{"parse json", dump, []string{"parse"}, 0, `"schema": "prodwrap.report/1"`, ""},
 		{"parse text", dump, []string{"parse", "--format", "text"}, 0, "kind:     panic", ""},
 		{"parse no crash", "hello\n", []string{"parse"}, 1, "", "no Go crash found"},
@@ -109,5 +115,14 @@ func TestBadConfigurationFailsOpen(t *testing.T) {
 	}
 	if code, _, _ := runIn(t, "", env, "check-config", "--config", file); code != 125 {
 		t.Errorf("check-config: exit %d, want 125", code)
+	}
+}
+
+// A misspelt PRODWRAP_* variable is warned about once, with the variable
+// it was probably meant to be.
+func TestUnknownVariableIsWarnedOnce(t *testing.T) {
+	code, _, errOut := runIn(t, "", []string{"PRODWRAP_SERVCE=api"}, "--", "/bin/sh", "-c", "exit 0")
+	if code != 0 || strings.Count(errOut, "PRODWRAP_SERVCE") != 1 || !strings.Contains(errOut, "PRODWRAP_SERVICE") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
 }
