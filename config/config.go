@@ -31,8 +31,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,7 +125,7 @@ type Process struct {
 
 // Spool is the durable queue of reports.
 type Spool struct {
-	// Dir defaults as docs/architecture.md says; see DefaultSpoolDir.
+	// Dir defaults as docs/architecture.md says; see watch.DefaultSpoolDir.
 	Dir string `toml:"dir"`
 }
 
@@ -590,32 +588,4 @@ func ParseSignal(s string) (unix.Signal, error) {
 		return 0, fmt.Errorf("unknown signal %q: want a name such as SIGTERM or TERM, or a number", s)
 	}
 	return sig, nil
-}
-
-// DefaultSpoolDir returns the spool directory of docs/architecture.md: under systemd
-// $STATE_DIRECTORY/prodwrap, else /var/lib/prodwrap when it is writable (or
-// can be made), else $XDG_STATE_HOME/prodwrap (~/.local/state/prodwrap).
-func DefaultSpoolDir(getenv func(string) string) string {
-	if sd := getenv("STATE_DIRECTORY"); sd != "" {
-		// systemd may list several, separated by colons.
-		first, _, _ := strings.Cut(sd, ":")
-		return filepath.Join(first, "prodwrap")
-	}
-	if writable("/var/lib/prodwrap") {
-		return "/var/lib/prodwrap"
-	}
-	if x := getenv("XDG_STATE_HOME"); x != "" {
-		return filepath.Join(x, "prodwrap")
-	}
-	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".local", "state", "prodwrap")
-	}
-	return filepath.Join(os.TempDir(), "prodwrap")
-}
-
-func writable(dir string) bool {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false
-	}
-	return unix.Access(dir, unix.W_OK) == nil
 }

@@ -157,26 +157,6 @@ func TestSecretsFromFileAndCredentials(t *testing.T) {
 	}
 }
 
-func TestChildEnvScrubsSecrets(t *testing.T) {
-	c, _, err := config.Load(config.Options{Args: []string{"--gotraceback", "all", "x"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"PATH=/bin", "SENTRY_DSN=" + dsn, "PRODWRAP_WEBHOOK_URL=https://x/y", "PRODWRAP_SLACK_TOKEN=xoxb", "HOME=/root"}
-	got := c.ChildEnv(env)
-	want := []string{"PATH=/bin", "HOME=/root", "GOTRACEBACK=all"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("ChildEnv mismatch (-want +got):\n%s", diff)
-	}
-	c.Process.PassSecrets = true
-	if got := c.ChildEnv(env); !slices.Contains(got, "SENTRY_DSN="+dsn) {
-		t.Errorf("pass_secrets did not keep SENTRY_DSN: %q", got)
-	}
-	if got := c.ChildEnv([]string{"GOTRACEBACK=none"}); !slices.Equal(got, []string{"GOTRACEBACK=none", "SENTRY_DSN_X=1"}[:1]) {
-		t.Errorf("the child's own GOTRACEBACK was overridden: %q", got)
-	}
-}
-
 func TestDefaultsAndSizes(t *testing.T) {
 	c, _, err := config.Load(config.Options{Args: []string{"--max-dump", "1GiB", "--drain-timeout", "500ms", "x"}})
 	if err != nil {

@@ -92,37 +92,3 @@ func readSecret(path string) (string, error) {
 	}
 	return v, nil
 }
-
-// secretEnv are the variables ChildEnv removes.
-var secretEnv = []string{"SENTRY_DSN", "PRODWRAP_WEBHOOK_URL", "PRODWRAP_SENTRY_DSN_FILE", "PRODWRAP_SLACK_WEBHOOK_URL", "PRODWRAP_SLACK_TOKEN"}
-
-// ChildEnv returns the child's environment: env without prodwrap's secret
-// variables (unless Process.PassSecrets), and with GOTRACEBACK set when
-// Capture.Gotraceback says so and env has none.
-func (c *Config) ChildEnv(env []string) []string {
-	out := make([]string, 0, len(env)+1)
-	hasTraceback := false
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if !c.Process.PassSecrets && isSecretEnv(k) {
-			continue
-		}
-		if k == "GOTRACEBACK" {
-			hasTraceback = true
-		}
-		out = append(out, kv)
-	}
-	if c.Capture.Gotraceback != "" && !hasTraceback {
-		out = append(out, "GOTRACEBACK="+c.Capture.Gotraceback)
-	}
-	return out
-}
-
-func isSecretEnv(k string) bool {
-	for _, s := range secretEnv {
-		if k == s {
-			return true
-		}
-	}
-	return strings.HasPrefix(k, "PRODWRAP_") && (strings.Contains(k, "TOKEN") || strings.Contains(k, "SECRET") || strings.Contains(k, "PASSWORD"))
-}

@@ -32,10 +32,17 @@
 //
 // # Signals
 //
-// The forwarded signals are an explicit allow-list ([DefaultSignals]) on a
-// buffered channel: never SIGCHLD, SIGURG (the runtime's preemption signal)
-// or the synchronous fault signals. SIGINT and SIGQUIT are always handled, so
-// a ^\ at the terminal does not make prodwrap itself dump and exit.
+// supervise registers no signal: the caller — prodwrap's one signal owner
+// (internal/watch, docs/architecture.md "Signals") — registered its set
+// once, for its whole life, and hands the channel to [Child.Signals].
+// While the child runs, Wait forwards each signal received there that
+// [Child.Forward] lists ([DefaultSignals] by default, an empty list none),
+// never those [CanForward] refuses: SIGCHLD (it wakes the reaper instead),
+// SIGURG (the runtime's preemption signal), SIGPIPE (prodwrap's own broken
+// pipe) or the synchronous fault signals. The others are only recorded in
+// [Result.Received]. Wait stops reading the channel when the child exits:
+// a signal that arrives after the exit stays there, in order, for the
+// caller, and never has Go's default effect on prodwrap.
 //
 // The child leads its own process group. When stdin is the controlling
 // terminal and prodwrap's group is in the foreground, the child's group is
@@ -43,16 +50,8 @@
 // reach the child once, directly, and prodwrap forwards only the signals that
 // were sent to prodwrap itself: every signal arrives exactly once. With
 // [Child.ProcessGroup], forwarded signals go to the child's whole group
-// (tini -g), so grandchildren get them too.
-//
-// Forwarding ends when the child exits, but the signals stay caught until
-// [Child.Release], which returns those that came after the exit: a SIGTERM
-// that reaches prodwrap while it reports a child that just crashed is held,
-// not allowed to kill prodwrap with the report unwritten. A caller that
-// exits right after Wait skips Release and its cost: os/signal registers
-// and unregisters each signal with a round trip to the runtime's signal
-// thread (~0.3 ms for the twelve defaults each way), the largest part of
-// what supervising a short-lived child adds to its run.
+// (tini -g), so grandchildren get them too. Giving the terminal back after
+// the exit blocks SIGTTOU on the calling thread for the call alone.
 //
 // A caveat for systemd: KillMode=control-group (the default) signals every
 // process of the unit, the child included, and prodwrap forwards the same
@@ -61,8 +60,8 @@
 // # Reaping
 //
 // As PID 1 (a container's init) or with [Child.Subreaper], orphaned
-// descendants are re-parented to prodwrap. A reaper goroutine, woken by
-// SIGCHLD and by a slow ticker, reaps every exited child except the main one,
+// descendants are re-parented to prodwrap. A reaper goroutine, woken by a
+// SIGCHLD received on Child.Signals and by a slow ticker, reaps every exited child except the main one,
 // which it finds by scanning /proc for zombies whose parent is prodwrap. It
 // never calls wait on the main child, so exec.Cmd.Wait keeps its status.
 //
@@ -75,7 +74,7 @@
 //
 // A grandchild that keeps stderr open after the child exited would keep the
 // pipe from reaching EOF; after [Child.WaitDelay] the reader stops and the
-// Result says OutputTruncated.
+// Result says OutputTruncated (the report then says its output was cut).
 //
 // # Our own log lines
 //

@@ -31,7 +31,7 @@ type Delivery struct {
 func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delivery, error) {
 	dir := cfg.Spool.Dir
 	if dir == "" {
-		dir = config.DefaultSpoolDir(lookup(env))
+		dir = DefaultSpoolDir(lookup(env))
 	}
 	sp, err := notify.OpenSpool(dir)
 	if err != nil {

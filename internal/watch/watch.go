@@ -65,7 +65,7 @@ type Options struct {
 	// Args are the command's arguments.
 	Args []string
 	// Env is prodwrap's environment: it names the default spool directory,
-	// and the child's environment is Config.ChildEnv(Env) plus ExtraEnv.
+	// and the child's environment is ChildEnv(Config, Env) plus ExtraEnv.
 	Env []string
 	// ExtraEnv is added to the child's environment.
 	ExtraEnv []string
@@ -357,7 +357,7 @@ func (w *watcher) newChild() *supervise.Child {
 		Path:         w.o.Path,
 		Argv0:        w.o.Argv0,
 		Args:         w.o.Args,
-		Env:          append(cfg.ChildEnv(w.o.Env), w.o.ExtraEnv...),
+		Env:          append(ChildEnv(cfg, w.o.Env), w.o.ExtraEnv...),
 		Stdin:        w.o.Stdin,
 		Stdout:       w.o.Stdout,
 		Stderr:       w.gate.Child(),
