@@ -80,25 +80,26 @@ func lockFile(path string) (*os.File, error) {
 	return nil, errBusy
 }
 
-// claim takes the claim of the listed entry e and returns the entry as it
+// claim takes the claim of the entry at path and returns the entry as it
 // is now on disk (another process may have delivered part of it since it
 // was listed). It returns errBusy when someone else holds the claim, and
-// an error wrapping fs.ErrNotExist when the entry was delivered meanwhile.
-func (s *Spool) claim(e *Entry) (*Entry, error) {
-	lp := lockPath(e.path)
+// an error wrapping fs.ErrNotExist when the entry was delivered (or
+// quarantined) meanwhile. What is not an entry is quarantined, and the
+// error is the quarantine's one line.
+func (s *Spool) claim(path string) (*Entry, error) {
+	lp := lockPath(path)
 	lock, err := lockFile(lp)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := readEntry(e.path)
+	e, err := s.load(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Lstat(path); errors.Is(serr, fs.ErrNotExist) {
 			os.Remove(lp) // held by us: the entry is gone, its lock is stale
 		}
 		lock.Close()
 		return nil, err
 	}
-	s.mergeUnrecorded(cur)
-	cur.claim = lock
-	return cur, nil
+	e.claim = lock
+	return e, nil
 }

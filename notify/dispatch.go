@@ -137,7 +137,8 @@ func (d *Dispatcher) withDeadline(ctx context.Context) (context.Context, context
 func (d *Dispatcher) deliver(ctx context.Context, until time.Time, e *Entry) *Outcome {
 	out := &Outcome{Entry: e, Failed: map[string]error{}, Spooled: e.path != ""}
 	var unrecorded []error // acknowledgements the spool could not record
-	for _, s := range d.Sinks {
+	var last *ack          // the one left to the removal
+	for i, s := range d.Sinks {
 		if _, ok := e.Acked[s.Name()]; ok {
 			out.Acked = append(out.Acked, s.Name())
 			continue
@@ -165,10 +166,18 @@ func (d *Dispatcher) deliver(ctx context.Context, until time.Time, e *Entry) *Ou
 		if rc, ok := s.(Receipter); ok {
 			receipt = rc.Receipt(e.Report)
 		}
-		if d.Spool == nil {
-			e.Acked[s.Name()] = time.Now().UTC()
-		} else if err := d.Spool.Ack(e, s.Name(), receipt); err != nil {
-			unrecorded = append(unrecorded, err)
+		switch {
+		case !out.Spooled:
+			noteAck(e, s.Name(), receipt)
+		case i == len(d.Sinks)-1 && len(out.Failed) == 0:
+			// The last acknowledgement is recorded by the removal below:
+			// one write and its fsyncs fewer, the same window.
+			noteAck(e, s.Name(), receipt)
+			last = &ack{receipt: receipt, sink: s.Name()}
+		default:
+			if err := d.Spool.Ack(e, s.Name(), receipt); err != nil {
+				unrecorded = append(unrecorded, err)
+			}
 		}
 		out.Acked = append(out.Acked, s.Name())
 	}
@@ -179,6 +188,11 @@ func (d *Dispatcher) deliver(ctx context.Context, until time.Time, e *Entry) *Ou
 		// Removing the entry records every acknowledgement at once: when
 		// it works, the ones that could not be written do not matter.
 		if err := d.Spool.Remove(e); err != nil {
+			if last != nil {
+				if aerr := d.Spool.Ack(e, last.sink, last.receipt); aerr != nil {
+					unrecorded = append(unrecorded, aerr)
+				}
+			}
 			err = fmt.Errorf("report %s was delivered to every sink, but the spool cannot record it (a later run may send it again): %w", e.Report.ID, errors.Join(append(unrecorded, err)...))
 			out.SpoolErrors = append(out.SpoolErrors, err)
 			d.logger().Error("delivered report stays in the spool", "report", e.Report.ID, "err", err)
@@ -293,7 +307,8 @@ type FlushResult struct {
 	Errors []error
 }
 
-// Flush delivers every spooled entry it can claim, oldest first, within
+// Flush delivers every spooled entry it can claim, the least recently
+// written first (a retried entry goes after the new ones), within
 // the deadline; entries claimed by another delivery are skipped (counted
 // in Busy and Remaining). The error is always nil; what went wrong with
 // single entries is in the result.
@@ -302,8 +317,11 @@ func (d *Dispatcher) Flush(ctx context.Context) (*FlushResult, error) {
 	if d.Spool == nil {
 		return res, nil
 	}
-	entries, errs := d.Spool.List()
-	res.Errors = errs
+	paths, err := d.Spool.scan()
+	if err != nil {
+		res.Errors = append(res.Errors, err)
+		return res, nil
+	}
 	ctx, cancel, until := d.withDeadline(ctx)
 	defer cancel()
 	for _, s := range d.Sinks {
@@ -313,12 +331,13 @@ func (d *Dispatcher) Flush(ctx context.Context) (*FlushResult, error) {
 			}
 		}
 	}
-	for i, listed := range entries {
+	for i, path := range paths {
 		if ctx.Err() != nil {
-			res.Remaining += len(entries) - i
+			res.Remaining += len(paths) - i
 			break
 		}
-		e, err := d.Spool.claim(listed)
+		e, err := d.Spool.claim(path)
+		var quarantined *quarantinedError
 		switch {
 		case errors.Is(err, errBusy):
 			res.Busy++
@@ -326,9 +345,12 @@ func (d *Dispatcher) Flush(ctx context.Context) (*FlushResult, error) {
 			continue
 		case errors.Is(err, fs.ErrNotExist):
 			continue // delivered by another since it was listed
+		case errors.As(err, &quarantined):
+			res.Errors = append(res.Errors, err)
+			continue
 		case err != nil:
 			res.Remaining++
-			res.Errors = append(res.Errors, fmt.Errorf("spool entry %s: %w", filepath.Base(listed.path), err))
+			res.Errors = append(res.Errors, fmt.Errorf("spool entry %s: %w", filepath.Base(path), err))
 			continue
 		}
 		out := d.deliver(ctx, until, e)

@@ -705,6 +705,11 @@ func helperMain(what string) int {
 	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{hook}, Deadline: 2 * time.Second,
 		MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
 	switch what {
+	case "deliver":
+		// Hangs on the receiver until killed, holding the claim.
+		d.Deadline = time.Hour
+		d.Deliver(context.Background(), testReport("killed"))
+		return 0
 	case "flush-once":
 		res, _ := d.Flush(context.Background())
 		fmt.Printf("delivered %d, remaining %d\n", res.Delivered, res.Remaining)
@@ -758,5 +763,54 @@ func TestLeftoversOfDeadProcessesAreRemoved(t *testing.T) {
 	}
 	if want := "[.tmp-new fresh.lock held.json held.lock]"; fmt.Sprint(left) != want {
 		t.Errorf("pending/ holds %v, want %s", left, want)
+	}
+}
+
+// TestClaimOfAKilledProcessIsFree: while a process delivers an entry (to a
+// receiver that hangs) a flush skips it; once that process is killed with
+// SIGKILL, the claim is free at once and the next flush delivers the entry.
+func TestClaimOfAKilledProcessIsFree(t *testing.T) {
+	var hang atomic.Bool
+	hang.Store(true)
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	defer close(release)
+	rcv := newCounter(t, func(_ int64, w http.ResponseWriter, r *http.Request) bool {
+		if !hang.Load() {
+			return false
+		}
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		return true
+	})
+	dir := t.TempDir()
+	openSpool(t, dir)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=deliver", "NOTIFY_TEST_SPOOL="+dir, "NOTIFY_TEST_URL="+rcv.URL)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the helper's delivery did not reach the receiver")
+	}
+	d := &notify.Dispatcher{Spool: openSpool(t, dir), Sinks: []notify.Sink{secretHook(t, rcv.URL)}, Deadline: 2 * time.Second, Clock: newFakeClock()}
+	if res, _ := d.Flush(context.Background()); res.Busy != 1 || res.Remaining != 1 || res.Delivered != 0 {
+		t.Fatalf("flush beside a live delivery: %+v, want it busy", res)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	hang.Store(false)
+	res, _ := d.Flush(context.Background())
+	if res.Delivered != 1 || res.Remaining != 0 || rcv.count("killed") != 1 {
+		t.Errorf("flush after the kill: %+v, receiver %v; want the entry delivered once", res, rcv.all())
 	}
 }

@@ -74,6 +74,20 @@ type Spool struct {
 type ack struct {
 	at      time.Time
 	receipt string
+	sink    string
+}
+
+// noteAck records in e, in memory, that sink acknowledged it.
+func noteAck(e *Entry, sink, receipt string) time.Time {
+	now := time.Now().UTC()
+	e.Acked[sink] = now
+	if receipt != "" {
+		if e.Receipts == nil {
+			e.Receipts = Receipts{}
+		}
+		e.Receipts[sink] = receipt
+	}
+	return now
 }
 
 // OpenSpool opens (creating it if needed) the spool in dir. dir itself may
@@ -211,15 +225,8 @@ func (s *Spool) Release(e *Entry) {
 // e and in this Spool, so that this process does not send the report to
 // that sink again, and the error says that a later process may.
 func (s *Spool) Ack(e *Entry, sink, receipt string) error {
-	now := time.Now().UTC()
 	s.mu.Lock()
-	e.Acked[sink] = now
-	if receipt != "" {
-		if e.Receipts == nil {
-			e.Receipts = Receipts{}
-		}
-		e.Receipts[sink] = receipt
-	}
+	now := noteAck(e, sink, receipt)
 	s.mu.Unlock()
 	if e.path == "" {
 		return nil
@@ -234,7 +241,7 @@ func (s *Spool) Ack(e *Entry, sink, receipt string) error {
 		if s.unrecorded[name] == nil {
 			s.unrecorded[name] = map[string]ack{}
 		}
-		s.unrecorded[name][sink] = ack{now, receipt}
+		s.unrecorded[name][sink] = ack{at: now, receipt: receipt}
 		s.mu.Unlock()
 		return fmt.Errorf("%s acknowledged report %s, but the acknowledgement cannot be recorded (a later run may send it again): %w", sink, e.Report.ID, err)
 	}
@@ -285,16 +292,42 @@ func (s *Spool) Remove(e *Entry) error {
 // error (one for each entry, once); an entry that cannot be read now for
 // another reason (permissions) is returned as an error and left in place.
 func (s *Spool) List() ([]*Entry, []error) {
-	des, err := os.ReadDir(s.pending())
+	paths, err := s.scan()
 	if err != nil {
-		return nil, []error{fmt.Errorf("read spool: %w", err)}
+		return nil, []error{err}
 	}
 	var out []*Entry
 	var errs []error
+	for _, path := range paths {
+		e, err := s.load(path)
+		switch {
+		case err == nil:
+			out = append(out, e)
+		case errors.Is(err, fs.ErrNotExist): // delivered meanwhile
+		default:
+			errs = append(errs, err)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Spooled.Before(out[j].Spooled) })
+	return out, errs
+}
+
+// scan returns the paths of the entries in pending/, the least recently
+// written first, without reading them, and removes leftovers on the way.
+func (s *Spool) scan() ([]string, error) {
+	des, err := os.ReadDir(s.pending())
+	if err != nil {
+		return nil, fmt.Errorf("read spool: %w", err)
+	}
 	names := map[string]bool{}
 	for _, de := range des {
 		names[de.Name()] = true
 	}
+	type file struct {
+		path string
+		mod  time.Time
+	}
+	var files []file
 	for _, de := range des {
 		name := de.Name()
 		if strings.HasPrefix(name, ".tmp-") || strings.HasSuffix(name, ".lock") {
@@ -304,24 +337,37 @@ func (s *Spool) List() ([]*Entry, []error) {
 		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
 			continue
 		}
-		path := filepath.Join(s.pending(), name)
-		e, err := readEntry(path)
-		var bad *badEntryError
-		switch {
-		case err == nil:
-			s.mergeUnrecorded(e)
-			out = append(out, e)
-		case errors.Is(err, fs.ErrNotExist): // delivered meanwhile
-		case errors.As(err, &bad):
-			if qerr := s.quarantineEntry(path, bad); qerr != nil {
-				errs = append(errs, qerr)
-			}
-		default:
-			errs = append(errs, err)
+		var mod time.Time
+		if fi, err := de.Info(); err == nil {
+			mod = fi.ModTime()
 		}
+		files = append(files, file{filepath.Join(s.pending(), name), mod})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Spooled.Before(out[j].Spooled) })
-	return out, errs
+	sort.SliceStable(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.path
+	}
+	return paths, nil
+}
+
+// load reads the entry at path, quarantining it when it is not one (the
+// error is then the quarantine's one line, or nil when another process
+// moved it first: fs.ErrNotExist).
+func (s *Spool) load(path string) (*Entry, error) {
+	e, err := readEntry(path)
+	var bad *badEntryError
+	switch {
+	case err == nil:
+		s.mergeUnrecorded(e)
+		return e, nil
+	case errors.As(err, &bad):
+		if qerr := s.quarantineEntry(path, bad); qerr != nil {
+			return nil, qerr
+		}
+		return nil, fs.ErrNotExist
+	}
+	return nil, err
 }
 
 // staleAfter is the age past which a temporary file or a lock file
@@ -428,8 +474,13 @@ func (s *Spool) quarantineEntry(path string, why error) error {
 	os.Remove(lockPath(path))
 	_ = syncDir(s.pending())
 	s.pruneQuarantine()
-	return fmt.Errorf("spool entry %s %s; moved to %s, not retried", name, why, dst)
+	return &quarantinedError{fmt.Sprintf("spool entry %s %s; moved to %s, not retried", name, why, dst)}
 }
+
+// quarantinedError says that an entry was moved to quarantine/.
+type quarantinedError struct{ msg string }
+
+func (e *quarantinedError) Error() string { return e.msg }
 
 // pruneQuarantine removes the oldest files of quarantine/ beyond its limits.
 func (s *Spool) pruneQuarantine() {
