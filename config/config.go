@@ -564,13 +564,6 @@ func ParseForwardSignal(s string) (unix.Signal, error) {
 	return sig, nil
 }
 
-func signalName(sig unix.Signal) string {
-	if n := unix.SignalName(sig); n != "" {
-		return n
-	}
-	return "signal " + strconv.Itoa(int(sig))
-}
-
 // ParseSignal accepts "SIGTERM", "TERM" or "15".
 func ParseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
