@@ -814,3 +814,51 @@ func TestClaimOfAKilledProcessIsFree(t *testing.T) {
 		t.Errorf("flush after the kill: %+v, receiver %v; want the entry delivered once", res, rcv.all())
 	}
 }
+
+// TestFileSinkRetention: the file sink keeps its newest reports within
+// its limits and never removes a file it did not write.
+func TestFileSinkRetention(t *testing.T) {
+	dir := t.TempDir()
+	file, err := notify.NewFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file.MaxFiles = 3
+	os.WriteFile(filepath.Join(dir, "notes.json"), []byte("the operator's"), 0o600)
+	for i := range 5 {
+		r := testReport(fmt.Sprintf("kept-%d", i))
+		r.Time = r.Time.Add(time.Duration(i) * time.Minute)
+		if err := file.Notify(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var left []string
+	des, _ := os.ReadDir(dir)
+	for _, de := range des {
+		left = append(left, de.Name())
+	}
+	want := "[20261124T100200.000000000Z-kept-2.json 20261124T100300.000000000Z-kept-3.json 20261124T100400.000000000Z-kept-4.json notes.json]"
+	if fmt.Sprint(left) != want {
+		t.Errorf("report directory holds %v, want %s", left, want)
+	}
+}
+
+// TestSlackPostsWhenFloodStateFails: flood control whose state cannot be
+// written (its directory cannot be made) does not hold the message back.
+func TestSlackPostsWhenFloodStateFails(t *testing.T) {
+	srv, got := recorder(t, "ok")
+	notDir := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(notDir, nil, 0o600)
+	sl, err := notify.NewSlack(notify.SlackOptions{WebhookURL: srv.URL + "/hook", Flood: &notify.Flood{Dir: filepath.Join(notDir, "spool")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sl.Notify(context.Background(), crashReport()); err != nil {
+		t.Errorf("Notify: %v", err)
+	}
+	select {
+	case <-got:
+	default:
+		t.Error("no message posted")
+	}
+}

@@ -193,3 +193,27 @@ func (f *Flood) flushSummaries(ctx context.Context, s summarizer) error {
 	}
 	return f.post(ctx, s, due)
 }
+
+// closeWindows posts now the summaries of service's open windows that
+// held reports back, whether or not they have passed, and forgets them:
+// prodwrap gave up restarting service, its crash loop is over, and how
+// often it crashed is news now, not at some later start.
+func (f *Flood) closeWindows(ctx context.Context, s summarizer, service string) error {
+	var due []*floodEntry
+	err := f.update(func(st floodState) error {
+		for k, e := range st {
+			if e.Sample.Service != service {
+				continue
+			}
+			if e.Suppressed > 0 {
+				due = append(due, e)
+			}
+			delete(st, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return f.post(ctx, s, due)
+}

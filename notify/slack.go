@@ -101,19 +101,27 @@ func NewSlack(opts SlackOptions) (*Slack, error) {
 func (s *Slack) Name() string { return "slack" }
 
 // Notify posts the report's message, unless flood control holds it back
-// (then it is counted, and acknowledged).
+// (then it is counted, and acknowledged). Flood control failing (its
+// state cannot be written, a summary cannot be posted) does not hold the
+// message back: a repeat beats a loss. Its error is returned only when the
+// message was not posted either.
 func (s *Slack) Notify(ctx context.Context, r *report.Report) error {
+	var floodErr error
 	if s.opts.Flood != nil {
-		post, err := s.opts.Flood.admit(ctx, r, s)
-		if err != nil {
-			return err
-		}
+		var post bool
+		post, floodErr = s.opts.Flood.admit(ctx, r, s)
 		if !post {
-			return nil
+			return floodErr
 		}
 	}
 	text, blocks := SlackMessage(r, ReceiptsFrom(ctx)["sentry"])
-	return s.post(ctx, text, blocks)
+	if err := s.post(ctx, text, blocks); err != nil {
+		if floodErr != nil {
+			return fmt.Errorf("%w (and flood control: %v)", err, floodErr)
+		}
+		return err
+	}
+	return nil
 }
 
 // FlushSummaries posts the summaries of flood windows that have passed.
@@ -122,6 +130,15 @@ func (s *Slack) FlushSummaries(ctx context.Context) error {
 		return nil
 	}
 	return s.opts.Flood.flushSummaries(ctx, s)
+}
+
+// CloseFloodWindows posts now the flood summaries of service's open
+// windows: prodwrap gave up restarting it (see Flood).
+func (s *Slack) CloseFloodWindows(ctx context.Context, service string) error {
+	if s.opts.Flood == nil {
+		return nil
+	}
+	return s.opts.Flood.closeWindows(ctx, s, service)
 }
 
 func (s *Slack) postSummary(ctx context.Context, service, host string, count int, window time.Duration, sample *report.Report) error {

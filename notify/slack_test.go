@@ -15,6 +15,7 @@ import (
 	"github.com/prodwrap/prodwrap/internal/testreceiver"
 	"github.com/prodwrap/prodwrap/notify"
 	"github.com/prodwrap/prodwrap/parse"
+	"github.com/prodwrap/prodwrap/report"
 )
 
 func TestSlackBlocksGolden(t *testing.T) {
@@ -239,5 +240,38 @@ func TestSlackWireFormat(t *testing.T) {
 	}
 	if !strings.HasPrefix(msg.Text, "api crashed on host-a") || len(msg.Blocks) < 4 {
 		t.Errorf("webhook message %+v", msg)
+	}
+}
+
+// When prodwrap gives up, the crash loop is over: the reports flood
+// control held back are counted in a summary at once, not when the window
+// passes at some later start; another service's window stays open.
+func TestGivingUpClosesTheFloodWindow(t *testing.T) {
+	clock := newFakeClock()
+	flood := &notify.Flood{Dir: t.TempDir(), Window: time.Hour, Clock: clock}
+	loop := testreceiver.StartSlack(t, nil)
+	sl, _ := notify.NewSlack(notify.SlackOptions{WebhookURL: loop.WebhookURL(), Flood: flood})
+	other := crashReport()
+	other.Service = "other"
+	for _, r := range []*report.Report{crashReport(), crashReport(), crashReport(), other, other} {
+		if err := sl.Notify(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(loop.WebhookMessages()); n != 2 {
+		t.Fatalf("%d messages in the crash loops, want 2 (one per service)", n)
+	}
+	if err := sl.CloseFloodWindows(context.Background(), crashReport().Service); err != nil {
+		t.Fatal(err)
+	}
+	msgs := loop.WebhookMessages()
+	if len(msgs) != 3 || !strings.Contains(msgs[2].Text, "crashed 3 times") {
+		t.Fatalf("after giving up: %d messages %v, want a summary of 3 crashes", len(msgs), msgs)
+	}
+	if err := sl.CloseFloodWindows(context.Background(), crashReport().Service); err != nil || len(loop.WebhookMessages()) != 3 {
+		t.Errorf("closing again posted again (%v)", err)
+	}
+	if err := sl.FlushSummaries(context.Background()); err != nil || len(loop.WebhookMessages()) != 3 {
+		t.Errorf("the other service's open window was summarized (%v)", err)
 	}
 }

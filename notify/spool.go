@@ -22,8 +22,9 @@ const (
 	// MaxEntrySize caps a spool entry, in bytes: Put refuses a larger one
 	// (the report is then delivered from memory), and a larger file found
 	// in pending/ is quarantined unread. A report's output is cut at
-	// report.MaxOutput, so a real entry is far below it.
-	MaxEntrySize = 8 << 20
+	// report.MaxOutput and its goroutines at parse's limits (512 buckets
+	// of 256 frames), so a real entry is far below it: kilobytes.
+	MaxEntrySize = 32 << 20
 	// DefaultQuarantineFiles and DefaultQuarantineBytes bound quarantine/
 	// when Spool.MaxQuarantineFiles and MaxQuarantineBytes are 0: beyond
 	// either, the oldest files are removed first.
