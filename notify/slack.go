@@ -209,6 +209,9 @@ func slackAnswer(body []byte) error {
 func SlackMessage(r *report.Report, sentryEventID string) (string, []SlackBlock) {
 	c := r.Crash
 	title := fmt.Sprintf("%s crashed on %s", orUnknown(r.Service), orUnknown(r.Host.Hostname))
+	if g := r.GaveUp; g != nil {
+		title = fmt.Sprintf("prodwrap gave up restarting %s on %s after %d restarts", orUnknown(r.Service), orUnknown(r.Host.Hostname), g.Restarts)
+	}
 	text := fmt.Sprintf("%s: %s: %s", title, c.Kind, firstLine(c.Message))
 	md := slackMarkdown
 	exit := fmt.Sprintf("%d", r.Exit.Code)

@@ -215,6 +215,22 @@ func (r *Reporter) Close(abort <-chan struct{}, by time.Time) {
 	}
 }
 
+// CloseFloodWindows posts now the flood summaries that the sinks hold for
+// service (Slack's crash-loop guard): prodwrap gave up, the loop is over.
+func (r *Reporter) CloseFloodWindows(ctx context.Context, service string) {
+	for _, s := range r.deliv.Dispatcher.Sinks {
+		c, ok := s.(interface {
+			CloseFloodWindows(context.Context, string) error
+		})
+		if !ok {
+			continue
+		}
+		if err := c.CloseFloodWindows(ctx, service); err != nil {
+			r.logger.Warn("flood summary not delivered", "sink", s.Name(), "err", err)
+		}
+	}
+}
+
 func (r *Reporter) deadline() time.Duration {
 	if d := time.Duration(r.cfg.Delivery.Deadline); d > 0 {
 		return d

@@ -299,6 +299,11 @@ func (w *watcher) giveUp(last *report.Report) {
 		return
 	}
 	w.deliver(w.rep.GaveUp(last, w.policy.recent(), w.policy.window))
+	ctx, cancel := w.sigs.AbortContext(context.Background())
+	defer cancel()
+	ctx, cancelDeadline := context.WithDeadline(ctx, w.exitBy)
+	defer cancelDeadline()
+	w.rep.CloseFloodWindows(ctx, last.Service)
 }
 
 // run is what one run of the child left.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prodwrap/prodwrap/config"
 	"github.com/prodwrap/prodwrap/internal/reporttest"
+	"github.com/prodwrap/prodwrap/internal/testreceiver"
 	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
@@ -176,5 +177,35 @@ func TestDumpDetectorKeepsTheHead(t *testing.T) {
 		if got := d([]byte(tt.line)); got != tt.want {
 			t.Errorf("%q: %v, want %v", tt.line, got, tt.want)
 		}
+	}
+}
+
+// Giving up is news: after max_restarts, Slack gets the first crash, the
+// give-up message, and the summary of the crashes flood control held back
+// — at once, not at some later start.
+func TestGivingUpPostsTheFloodSummary(t *testing.T) {
+	loop := testreceiver.StartSlack(t, nil)
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Spool.Dir = filepath.Join(dir, "spool")
+	cfg.Service.Name = "api"
+	cfg.Slack.WebhookURL = config.Secret(loop.WebhookURL())
+	cfg.Process.Restart = "on-failure"
+	cfg.Process.MaxRestarts = 2
+	cfg.Process.RestartDelay = config.Duration(time.Millisecond)
+	cfg.Process.RestartMaxDelay = config.Duration(time.Millisecond)
+	stderr, _ := os.Create(filepath.Join(dir, "stderr"))
+	defer stderr.Close()
+	code, err := watch.Run(watch.Options{Config: cfg, Path: "/bin/sh", Args: []string{"-c", "exit 3"}, Env: []string{"PATH=/usr/bin:/bin"}, Stderr: stderr})
+	if err != nil || code != 3 {
+		t.Fatalf("Run: %d, %v", code, err)
+	}
+	var texts []string
+	for _, m := range loop.WebhookMessages() {
+		texts = append(texts, m.Text)
+	}
+	out, _ := os.ReadFile(stderr.Name())
+	if len(texts) != 3 || !strings.Contains(texts[1], "gave up restarting api") || !strings.Contains(texts[2], "crashed 3 times") {
+		t.Fatalf("Slack got %d messages %q, want the first crash, the give-up, the summary of 3\n%s", len(texts), texts, out)
 	}
 }
