@@ -24,12 +24,15 @@ func openLock(path string, create bool) (*os.File, error) {
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
 		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	}
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("claim: %s is a symbolic link: %w", path, errNotLock)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("claim: %s is not a regular file", path)
+		err = fmt.Errorf("claim: %s is not a regular file: %w", path, errNotLock)
 	}
 	if err != nil {
 		f.Close()
@@ -37,6 +40,9 @@ func openLock(path string, create bool) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// errNotLock says that what is at a lock file's path is not one.
+var errNotLock = errors.New("not a lock file")
 
 // flockNB takes the exclusive flock of f without waiting; errBusy when it
 // is held through another open file description, in this process or
@@ -63,6 +69,13 @@ func flockNB(f *os.File) error {
 func lockFile(path string) (*os.File, error) {
 	for range 3 {
 		lock, err := openLock(path, true)
+		if errors.Is(err, errNotLock) {
+			// Planted, not prodwrap's: the link itself is removed, its
+			// target left alone, and a lock file made in its place.
+			if rerr := os.Remove(path); rerr == nil {
+				continue
+			}
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -11,8 +11,9 @@ import (
 // clock. Tests set a fake one, so that a Retry-After or a flood window
 // costs them no real time.
 //
-// A Clock does not bound a delivery: Dispatcher.Deadline and the context
-// are real time, measured by the context package.
+// Dispatcher.Deadline bounds both times: the real time a delivery takes
+// (a receiver that hangs, through the context), and the waits on the
+// Clock, which must end within Deadline of the delivery's start.
 type Clock interface {
 	// Now is the current time.
 	Now() time.Time

@@ -242,7 +242,7 @@ func (d *Dispatcher) send(ctx context.Context, until time.Time, s Sink, r *repor
 	for attempt := 0; ; attempt++ {
 		if lim := d.Spool.limitedUntil(name, clock.Now()); !lim.IsZero() {
 			wait := lim.Sub(clock.Now())
-			err := fmt.Errorf("%s: %w until %s; the report waits in the spool", name, ErrRateLimited, lim.UTC().Format(time.RFC3339))
+			err := fmt.Errorf("%s: %w until %s, past the deadline: not sent", name, ErrRateLimited, lim.UTC().Format(time.RFC3339))
 			if !fits(wait) || clock.Sleep(ctx, wait) != nil {
 				return err
 			}

@@ -263,6 +263,12 @@ func TestUntrustedEntriesAreQuarantined(t *testing.T) {
 		}
 	}
 	spoolReports(t, sp, "good", 1)
+	// Its lock file replaced by a link to where no file must appear.
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.Remove(filepath.Join(pending, "good-000.lock"))
+	if err := os.Symlink(victim, filepath.Join(pending, "good-000.lock")); err != nil {
+		t.Fatal(err)
+	}
 	rcv := newCounter(t, nil)
 	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{secretHook(t, rcv.URL)}, Deadline: 5 * time.Second, Clock: newFakeClock()}
 
@@ -298,6 +304,9 @@ func TestUntrustedEntriesAreQuarantined(t *testing.T) {
 	}
 	if rcv.count("good-000") != 1 || rcv.calls.Load() != 1 {
 		t.Errorf("receiver: %v in %d calls, want the good entry once", rcv.all(), rcv.calls.Load())
+	}
+	if _, err := os.Lstat(victim); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lock's link was followed: %v", err)
 	}
 	res, _ = d.Flush(context.Background())
 	if len(res.Errors) != 0 || res.Remaining != 0 {
