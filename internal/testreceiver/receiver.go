@@ -115,7 +115,7 @@ func StartSentry(t testing.TB) *Sentry {
 			close(s.done)
 			t.Fatalf("sentry receiver did not start: %v\n%s", err, logs.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	ready := make(chan struct{})
 	go s.stream(ctx, ready)
