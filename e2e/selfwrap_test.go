@@ -145,9 +145,10 @@ func (r selfwrapRun) reports(t *testing.T) []*report.Report {
 // TestSelfwrapCrashesReachFileAndSentry: in both modes, a nil dereference,
 // a panic in a goroutine a third-party package started, concurrent map
 // writes, a deadlock (which the runtime detects only if nothing selfwrap
-// links holds its detector off) and a SIGTERM'd program each give the status design.md says and a
-// report in the file sink and in the local Sentry receiver; the monitor
-// mode keeps the program's PID, the re-exec mode runs it as a child.
+// links holds its detector off) and a SIGTERM'd program each give the
+// status docs/architecture.md ("Exit status") says and a report in the
+// file sink and in the local Sentry receiver; the monitor mode keeps the
+// program's PID, the re-exec mode runs it as a child.
 func TestSelfwrapCrashesReachFileAndSentry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the npm Sentry receiver")

@@ -1,9 +1,10 @@
 package parse
 
-// Kind classifies a crash. The values are the contract of design.md.
+// Kind classifies a crash. The values are a contract (docs/architecture.md,
+// "Report model").
 type Kind string
 
-// The crash kinds of design.md.
+// The crash kinds (docs/architecture.md, "Report model").
 const (
 	KindPanic         Kind = "panic"
 	KindTimeout       Kind = "timeout"
@@ -50,10 +51,10 @@ type Crash struct {
 	// was incomplete, frames were elided by the runtime or by a cap).
 	Truncated bool `json:"truncated"`
 	// Start is the byte offset in the input of the first line of the dump
-	// this Crash describes (the last one, see design.md): its header, the
-	// "runtime: " lines printed just before it, the "====" line that opens
-	// a race report, or the log prefix of that line. input[Start:] is the
-	// dump. For a dump that began in the middle of a line, after a log line
+	// this Crash describes (the last one: docs/architecture.md, "Report
+	// model"): its header, the "runtime: " lines printed just before it,
+	// the "====" line that opens a race report, or the log prefix of that
+	// line. input[Start:] is the dump. For a dump that began in the middle of a line, after a log line
 	// without its newline, Start is where the header begins in that line.
 	Start int64 `json:"-"`
 }

@@ -59,8 +59,8 @@
 //
 // # Frames of interest
 //
-// top_frame, origin and culprit follow design.md: IsRuntimeFrame names the
-// runtime's own machinery that top_frame skips (also under the names
+// top_frame, origin and culprit follow docs/architecture.md, "Report
+// model": IsRuntimeFrame names the runtime's own machinery that top_frame skips (also under the names
 // sync and internal/sync give throw and fatal, functions whose file is the
 // runtime's, and gccgo's runtime); origin is the first frame
 // below the outermost panic frame; culprit is the innermost in_app frame at

@@ -95,7 +95,8 @@ func isPanicFrame(f Frame) bool {
 }
 
 // locate finds top_frame, origin and culprit in a crashing goroutine's
-// frames, innermost first (see design.md).
+// frames, innermost first (docs/architecture.md,
+// "Report model").
 func locate(frames []Frame) (top, origin, culprit *FrameRef) {
 	topIdx := -1
 	for i, f := range frames {

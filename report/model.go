@@ -11,8 +11,9 @@ import (
 const Schema = "prodwrap.report/1"
 
 // Report is prodwrap's crash report: the domain type every other package
-// shares. Its JSON form is a contract (see design.md, "The report"): tests,
-// the Sentry and Slack mappings and users' scripts read these fields.
+// shares. Its JSON form is a contract (docs/architecture.md, "Report
+// model"): tests, the Sentry and Slack mappings and users' scripts read
+// these fields.
 //
 // parse fills only Crash; New assembles the rest from what is known about
 // the host, the command and its exit.

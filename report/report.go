@@ -1,7 +1,7 @@
 // Package report assembles prodwrap's crash report: it turns what is known
 // when the child has exited — the parsed crash, the exit status, the
 // command, the log tail, the child binary's build information — into a
-// Report (design.md, "The report").
+// Report (docs/architecture.md, "Report model").
 //
 // # Decisions
 //

@@ -11,7 +11,7 @@ import (
 	"github.com/prodwrap/prodwrap/internal/watch"
 )
 
-// Exit statuses of prodwrap's own sub-commands (design.md, "Command line");
+// Exit statuses of prodwrap's own sub-commands (docs/architecture.md, "Exit status");
 // the run command returns the child's (see watch.Run).
 const (
 	exitOK      = 0

@@ -1,6 +1,7 @@
 // Command prodwrap runs a Go program as its child, stays out of its way, and
-// reports the child's crash when it dies abnormally. See the README and
-// design.md for the command line; `prodwrap --help` prints it.
+// reports the child's crash when it dies abnormally. See the README for the
+// command line (`prodwrap --help` prints it) and docs/architecture.md for
+// how prodwrap is built.
 //
 // main only maps the result of run to an exit status: the child's status
 // when prodwrap ran one, 125 when prodwrap itself failed first.

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// Signals are the signals prodwrap forwards by default (design.md, issue 2).
+// Signals are the signals prodwrap forwards by default (docs/architecture.md, "Signals").
 var Signals = []syscall.Signal{
 	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT,

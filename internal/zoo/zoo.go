@@ -29,7 +29,8 @@ type Mode struct {
 	Name string
 	Args []string
 	Env  []string // added to the environment, e.g. GOTRACEBACK=all
-	// Kind is the crash kind of design.md the report must have.
+	// Kind is the crash kind the report must have (docs/architecture.md,
+	// "Report model").
 	Kind string
 	// Message is a prefix the crash message must start with ("" checks nothing).
 	Message string
