@@ -108,7 +108,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, r *report.Report) (*Outcome, e
 	if d.Spool == nil {
 		err = errors.New("no spool")
 	} else {
-		e, err = d.Spool.Put(r)
+		e, err = d.Spool.putClaimed(r)
 	}
 	if err != nil {
 		err = fmt.Errorf("%w: %w", ErrNotSpooled, err)

@@ -7,9 +7,9 @@
 // A [Sink] is a [Notifier] with a stable name. A [Dispatcher] owns the
 // delivery of one report or of the whole spool:
 //
-//  1. [Spool.Put] writes the report as a spool entry — a temporary file,
-//     fsynced, renamed into place, the directory fsynced — before any sink
-//     is tried, and returns it claimed (see Claims). A crash of prodwrap
+//  1. [Dispatcher.Deliver] writes the report as a spool entry — a temporary
+//     file, fsynced, renamed into place, the directory fsynced — before any
+//     sink is tried, holding its claim (see Claims). A crash of prodwrap
 //     from here on loses nothing. When the entry cannot be written (a full
 //     or read-only disk, no spool at all), [Dispatcher.Deliver] sends the
 //     report to every sink from memory all the same, and says so: the
@@ -41,8 +41,9 @@
 // Many prodwrap processes share one spool (by default every service of a
 // host), and every start flushes it. An entry is delivered only by the
 // process that holds its claim: an exclusive, non-blocking flock(2) on
-// the lock file beside it, pending/<id>.lock. Put takes the claim before
-// the entry appears; Flush tries each entry's claim and skips the entry
+// the lock file beside it, pending/<id>.lock. Deliver takes the claim
+// before the entry appears ([Spool.Put] gives it back at once, leaving the
+// entry to a flush); Flush tries each entry's claim and skips the entry
 // when someone else holds it (counted in FlushResult.Busy); having the
 // claim, it reads the entry again, so it sees the acknowledgements of the
 // delivery that held it before. The kernel drops a claim when the file is

@@ -758,7 +758,11 @@ func TestLeftoversOfDeadProcessesAreRemoved(t *testing.T) {
 			os.Chtimes(p, old, old)
 		}
 	}
-	held, err := sp.Put(testReport("held"))
+	put, err := sp.Put(testReport("held"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := notify.ClaimForTest(sp, put)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -176,11 +176,22 @@ func (s *Spool) quarantine() string { return filepath.Join(s.dir, "quarantine") 
 // lockPath is the claim's lock file of an entry file.
 func lockPath(entry string) string { return strings.TrimSuffix(entry, ".json") + ".lock" }
 
-// Put writes r as a new entry, durably, and returns it claimed by the
-// caller, who gives the claim back with Release (Dispatcher.Deliver does).
-// The claim is taken before the entry appears, so no other process can
-// deliver it meanwhile.
+// Put writes r as a new entry, durably, and returns it, not claimed: a
+// flush (of this process or another) delivers it. Dispatcher.Deliver
+// keeps the claim instead, taken before the entry appears, so that no
+// other delivery sends it meanwhile.
 func (s *Spool) Put(r *report.Report) (*Entry, error) {
+	e, err := s.putClaimed(r)
+	if err != nil {
+		return nil, err
+	}
+	s.Release(e)
+	return e, nil
+}
+
+// putClaimed is Put, returning the entry claimed by the caller, who gives
+// the claim back with Release.
+func (s *Spool) putClaimed(r *report.Report) (*Entry, error) {
 	if err := checkReport(r); err != nil {
 		return nil, err
 	}
