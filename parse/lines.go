@@ -737,52 +737,65 @@ type prefixShape struct {
 // maxLearnedFields and maxLearnedPrefix bound what learnPrefix takes for a
 // prefix.
 const (
-	maxLearnedFields = 8
+	maxLearnedFields = 6
 	maxLearnedPrefix = 160
 )
 
 // learnPrefix finds a header after a log prefix of a form stripPrefix does
 // not know ("2024-01-01T00:00:00.000+00:00 i-0abc/api ", "app[web.1]: ",
-// "[api] "): up to eight blank-separated fields, then what StartsDump, a
-// cut header (cutHeader) or "runtime stack:" begins, possibly after a known
-// prefix or a terminal's echo; a field ending in "panic:" or "error:" ends
-// the search (the header began there: "...yetpanic: runtime error: x"). A
+// "[api] "): up to six blank-separated fields, then what StartsDump or
+// "runtime stack:" begins, possibly after a known prefix or a terminal's
+// echo; a field ending in "panic:" or "error:" ends the search (the header
+// began there: "...yetpanic: runtime error: x"). A cut header ("error: x")
+// is too common in log text to teach a prefix. A
 // field may not hold '=', '"', '{' or a tab, which make a logged message
 // ("level=error msg=\"recovered panic: x\"") rather than a prefix. It
 // returns the shape and the prefix's length, 0 when there is none.
 func learnPrefix(l []byte) (*prefixShape, int) {
 	end := min(len(l), maxLearnedPrefix)
-	fields := 0
-	for i := 0; i < end; i++ {
-		switch l[i] {
-		case '=', '"', '{', '\t':
-			return nil, 0
-		case ' ':
-			fields++
-			if fields > maxLearnedFields {
-				return nil, 0
-			}
-			if bytes.HasSuffix(l[:i+1], []byte("panic: ")) || bytes.HasSuffix(l[:i+1], []byte("error: ")) {
-				return nil, 0 // a header is here, not after: not a prefix
-			}
-			if startsLearnable(l[i+1:]) {
-				return newPrefixShape(l[:i+1]), i + 1
-			}
+	i := 0
+	for fields := 0; fields < maxLearnedFields; fields++ {
+		for i < end && l[i] != ' ' {
+			i++
 		}
+		if i >= end {
+			return nil, 0
+		}
+		i++
+		if i+6 > len(l) || !learnableFirst[l[i]] || !startsLearnable(l[i:]) {
+			continue
+		}
+		pfx := l[:i]
+		if bytes.ContainsAny(pfx, "=\"{\t") || bytes.Contains(pfx, []byte("panic: ")) || bytes.Contains(pfx, []byte("error: ")) {
+			return nil, 0 // a logged message, or the header began before
+		}
+		return newPrefixShape(pfx), i
 	}
 	return nil, 0
 }
 
+// learnableFirst holds the bytes startsLearnable may accept first.
+var learnableFirst = func() (t [256]bool) {
+	for _, c := range []byte("pfSWrgE^[#@0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+		t[c] = true
+	}
+	return t
+}()
+
 func startsLearnable(l []byte) bool {
-	l = stripPrefix(l)
-	if len(l) > 8 && l[0] == '^' {
+	if len(l) < 6 {
+		return false
+	}
+	switch c := l[0]; {
+	case c == 'p' || c == 'f' || c == 'S' || c == 'W' || c == 'r' || c == 'g' || c == 'E':
+	case c == '^':
 		l = l[2:]
+	case c == '[' || c == '#' || c == '@' || isDigit(c) || ('A' <= c && c <= 'Z'):
+		l = stripPrefix(l) // a known prefix after the learnt one
+	default:
+		return false // the first word of most log text
 	}
-	if StartsDump(l) || bytes.Equal(l, prefixRuntimeStk) {
-		return true
-	}
-	_, _, ok := cutHeader(l)
-	return ok
+	return StartsDump(l) || bytes.Equal(l, prefixRuntimeStk)
 }
 
 func (s *prefixShape) equal(o *prefixShape) bool {

@@ -427,16 +427,17 @@ func stripEcho(l []byte) []byte {
 // line that begins with the end, five bytes or more, of "fatal error: " or
 // "panic: ". Such a header counts only when confirmed.
 func cutHeader(l []byte) (Kind, []byte, bool) {
-	for _, h := range [][]byte{prefixFatal, prefixPanic} {
-		for i := 1; i <= len(h)-5; i++ {
-			if bytes.HasPrefix(l, h[i:]) {
-				kind := KindFatalError
-				if h[0] == 'p' {
-					kind = KindPanic
-				}
-				return kind, l[len(h)-i:], true
-			}
-		}
+	// The cut header ends at the first ": ", within len("fatal error: ").
+	i := bytes.Index(l[:min(len(l), len(prefixFatal))], []byte(": "))
+	if i < 0 || i+2 < 5 {
+		return "", nil, false
+	}
+	cut := l[:i+2]
+	switch {
+	case len(cut) < len(prefixFatal) && bytes.HasSuffix(prefixFatal, cut):
+		return KindFatalError, l[i+2:], true
+	case len(cut) < len(prefixPanic) && bytes.HasSuffix(prefixPanic, cut):
+		return KindPanic, l[i+2:], true
 	}
 	return "", nil, false
 }

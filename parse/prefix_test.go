@@ -78,6 +78,9 @@ func TestPrefixesGiveTheSameCrash(t *testing.T) {
 		want.Start = 0
 		lines := strings.SplitAfter(string(in), "\n")
 		for name, prefix := range prefixStyles {
+			if strings.HasSuffix(name, "(learnt)") && strings.HasPrefix(filepath.Base(f), "cut-") {
+				continue // a cut header does not teach a prefix (see learnPrefix)
+			}
 			var b strings.Builder
 			for n, l := range lines {
 				if l == "" {
