@@ -225,10 +225,10 @@ func (d *Dispatcher) send(ctx context.Context, until time.Time, s Sink, r *repor
 		maxB = DefaultMaxBackoff
 	}
 	clock := d.clock()
-	name := s.Name()
+	name, limited := s.Name(), limitName(s)
 	note := func(wait time.Duration) {
 		now := clock.Now()
-		if err := d.Spool.noteLimit(name, now.Add(wait), now); err != nil {
+		if err := d.Spool.noteLimit(limited, now.Add(wait), now); err != nil {
 			d.logger().Warn("cannot record the rate limit in the spool; this process keeps it", "sink", name, "err", err)
 		}
 	}
@@ -240,7 +240,7 @@ func (d *Dispatcher) send(ctx context.Context, until time.Time, s Sink, r *repor
 		return !clock.Now().Add(wait).After(until)
 	}
 	for attempt := 0; ; attempt++ {
-		if lim := d.Spool.limitedUntil(name, clock.Now()); !lim.IsZero() {
+		if lim := d.Spool.limitedUntil(limited, clock.Now()); !lim.IsZero() {
 			wait := lim.Sub(clock.Now())
 			err := fmt.Errorf("%s: %w until %s, past the deadline: not sent", name, ErrRateLimited, lim.UTC().Format(time.RFC3339))
 			if !fits(wait) || clock.Sleep(ctx, wait) != nil {

@@ -588,6 +588,15 @@ func TestRateLimitIsRemembered(t *testing.T) {
 				t.Fatalf("Deliver %s inside the limit: %v %+v", id, err, out)
 			}
 		}
+		state, _ := os.ReadFile(filepath.Join(dir, "ratelimits.json"))
+		noSecret(t, "the rate limit state", string(state))
+		// A sink of the same name to another receiver, in another
+		// configuration sharing the spool, is not limited.
+		other := newCounter(t, nil)
+		d2 := &notify.Dispatcher{Spool: openSpool(t, dir), Sinks: []notify.Sink{secretHook(t, other.URL)}, Deadline: 2 * time.Second}
+		if out, err := d2.Deliver(context.Background(), testReport("elsewhere")); err != nil || !out.Complete() || other.count("elsewhere") != 1 {
+			t.Errorf("another receiver of a sink of the same name: %v %+v", err, out)
+		}
 		res := runHelper(t, "flush-once", dir, rcv.URL)
 		if rcv.calls.Load() != 1 || !strings.Contains(res, "remaining 2") {
 			t.Errorf("another process flushed inside the limit: %s, the receiver got %d requests, want 1", res, rcv.calls.Load())

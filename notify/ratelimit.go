@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +20,8 @@ import (
 // the delivery's deadline: the report waits in the spool.
 var ErrRateLimited = errors.New("rate limited")
 
-// Rate limits are kept in <spool>/ratelimits.json, a map of sink name to
-// the time its limit ends, rewritten under an flock on ratelimits.lock: so
+// Rate limits are kept in <spool>/ratelimits.json, a map of sink (see
+// limitName) to the time its limit ends, rewritten under an flock on ratelimits.lock: so
 // they hold across reports, restarts of prodwrap and the processes that
 // share the spool. This process also keeps them in memory, for a spool it
 // cannot write.
@@ -106,6 +108,24 @@ func flock(f *os.File) error {
 			return err
 		}
 	}
+}
+
+// endpointer is implemented by the sinks whose receiver is named by a
+// URL and a key: their rate limits are those of that receiver, not of any
+// sink of the same name in another configuration sharing the spool.
+type endpointer interface {
+	endpoint() string
+}
+
+// limitName is what a sink's rate limit is kept under: its name and a
+// hash of its receiver (the state file holds no secret).
+func limitName(s Sink) string {
+	name := s.Name()
+	if e, ok := s.(endpointer); ok {
+		h := sha256.Sum256([]byte(e.endpoint()))
+		name += "/" + hex.EncodeToString(h[:8])
+	}
+	return name
 }
 
 type limitKey struct{}

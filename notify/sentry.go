@@ -53,6 +53,8 @@ func NewSentry(opts SentryOptions) (*Sentry, error) {
 	return &Sentry{dsn: dsn, opts: opts, client: c}, nil
 }
 
+func (s *Sentry) endpoint() string { return s.dsn.envelopeURL + " " + s.dsn.publicKey }
+
 // Name is "sentry".
 func (s *Sentry) Name() string { return "sentry" }
 

@@ -97,6 +97,10 @@ func NewSlack(opts SlackOptions) (*Slack, error) {
 	return &Slack{opts: opts, client: c}, nil
 }
 
+func (s *Slack) endpoint() string {
+	return s.opts.WebhookURL + " " + s.opts.APIURL + " " + s.opts.Token + " " + s.opts.Channel
+}
+
 // Name is "slack".
 func (s *Slack) Name() string { return "slack" }
 

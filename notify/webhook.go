@@ -51,6 +51,8 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 	return &Webhook{name: name, url: opts.URL, headers: opts.Headers, client: c}, nil
 }
 
+func (w *Webhook) endpoint() string { return w.url }
+
 // Name is "webhook" or "webhook:<name>".
 func (w *Webhook) Name() string { return w.name }
 
