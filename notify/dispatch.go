@@ -106,7 +106,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, r *report.Report) (*Outcome, e
 	var e *Entry
 	var err error
 	if d.Spool == nil {
-		err = errors.New("no spool")
+		err = errNoSpool
 	} else {
 		e, err = d.Spool.putClaimed(r)
 	}

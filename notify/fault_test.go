@@ -368,7 +368,19 @@ func TestSpoolFailureDeliversFromMemory(t *testing.T) {
 			}
 			os.WriteFile(p, nil, 0o600)
 		}},
-		{"no spool", func(t *testing.T, d *notify.Dispatcher) { d.Spool = nil }},
+		{"no spool", func(t *testing.T, d *notify.Dispatcher) {
+			d.Spool = nil
+			var none *notify.Spool
+			if entries, errs := none.List(); none.Dir() != "" || len(entries)+len(errs) != 0 {
+				t.Errorf("a nil Spool lists %v %v", entries, errs)
+			}
+			if _, err := none.Put(testReport("x")); err == nil {
+				t.Error("a nil Spool took a report")
+			}
+			if res, err := d.Flush(context.Background()); err != nil || res.Remaining+res.Delivered+len(res.Errors) != 0 {
+				t.Errorf("Flush without a spool: %+v %v", res, err)
+			}
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rcv := newCounter(t, nil)

@@ -50,10 +50,14 @@ type Entry struct {
 // Path is the entry's file, "" for a report that could not be spooled.
 func (e *Entry) Path() string { return e.path }
 
+// errNoSpool is the error of a nil Spool's Put.
+var errNoSpool = errors.New("no spool")
+
 // Spool is the durable queue of reports not yet delivered everywhere. It is
 // safe for use by several goroutines, and several prodwrap processes may
 // share its directory: every change is an atomic rename, and an entry is
-// delivered only under its claim (see the package documentation).
+// delivered only under its claim (see the package documentation). A nil
+// *Spool is no spool: Dir is "", List is empty, Put fails.
 type Spool struct {
 	dir string
 
@@ -167,8 +171,13 @@ func mkdirNoFollow(dir string) error {
 	return nil
 }
 
-// Dir is the spool's directory.
-func (s *Spool) Dir() string { return s.dir }
+// Dir is the spool's directory, "" for a nil Spool.
+func (s *Spool) Dir() string {
+	if s == nil {
+		return ""
+	}
+	return s.dir
+}
 
 func (s *Spool) pending() string    { return filepath.Join(s.dir, "pending") }
 func (s *Spool) quarantine() string { return filepath.Join(s.dir, "quarantine") }
@@ -181,6 +190,9 @@ func lockPath(entry string) string { return strings.TrimSuffix(entry, ".json") +
 // keeps the claim instead, taken before the entry appears, so that no
 // other delivery sends it meanwhile.
 func (s *Spool) Put(r *report.Report) (*Entry, error) {
+	if s == nil {
+		return nil, errNoSpool
+	}
 	e, err := s.putClaimed(r)
 	if err != nil {
 		return nil, err
@@ -304,6 +316,9 @@ func (s *Spool) Remove(e *Entry) error {
 // error (one for each entry, once); an entry that cannot be read now for
 // another reason (permissions) is returned as an error and left in place.
 func (s *Spool) List() ([]*Entry, []error) {
+	if s == nil {
+		return nil, nil
+	}
 	paths, err := s.scan()
 	if err != nil {
 		return nil, []error{err}
