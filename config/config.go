@@ -60,6 +60,9 @@ type Config struct {
 	Log      Log       `toml:"log"`
 	Metrics  Metrics   `toml:"metrics"`
 
+	Kubernetes Kubernetes `toml:"kubernetes"`
+	Systemd    Systemd    `toml:"systemd"`
+
 	// Path is the configuration file that was read, "" for none.
 	Path string `toml:"-"`
 	// origins records where each setting's value came from, by key
@@ -183,6 +186,32 @@ type Metrics struct {
 	Textfile string `toml:"textfile"`
 }
 
+// Kubernetes is what prodwrap tells Kubernetes of a crash.
+type Kubernetes struct {
+	// TerminationLog is the file the crash summary is written to (the
+	// container's terminationMessagePath). "" means /dev/termination-log
+	// when KUBERNETES_SERVICE_HOST is set and that file is writable;
+	// "none" turns it off.
+	TerminationLog string `toml:"termination_log"`
+}
+
+// Systemd is what prodwrap does for systemd when it runs under it.
+type Systemd struct {
+	// NotifyRelay, when NOTIFY_SOCKET is set, gives the child a notify
+	// socket of prodwrap's own and relays what arrives there to systemd's,
+	// from prodwrap's PID (docs/systemd.md). false leaves NOTIFY_SOCKET to
+	// the child as it is.
+	NotifyRelay bool `toml:"notify_relay"`
+	// Journal, when prodwrap's stderr is the journal (JOURNAL_STREAM),
+	// also sends each crash summary to journald as one structured entry.
+	Journal bool `toml:"journal"`
+	// JournalSocket is journald's native socket.
+	JournalSocket string `toml:"journal_socket"`
+}
+
+// DefaultJournalSocket is journald's native protocol socket.
+const DefaultJournalSocket = "/run/systemd/journal/socket"
+
 // Log configures prodwrap's own log lines.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -217,6 +246,7 @@ func Default() *Config {
 			MaxBackoff:  Duration(notify.DefaultMaxBackoff),
 		},
 		Log:     Log{Level: "info", Format: "auto"},
+		Systemd: Systemd{NotifyRelay: true, Journal: true, JournalSocket: DefaultJournalSocket},
 		origins: map[string]origin{},
 	}
 }

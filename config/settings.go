@@ -148,6 +148,15 @@ var settings = []setting{
 		enum: []string{"debug", "info", "warn", "error"}, noun: "level", ptr: func(c *Config) any { return &c.Log.Level }},
 	{key: "log.format", env: "PRODWRAP_LOG_FORMAT", flag: "log-format", usage: "prodwrap's own log `format`: auto (JSON unless stderr is a terminal), json, text",
 		enum: []string{"auto", "json", "text"}, noun: "format", ptr: func(c *Config) any { return &c.Log.Format }},
+
+	{key: "kubernetes.termination_log", env: "PRODWRAP_TERMINATION_LOG", flag: "termination-log", usage: "`file` the crash summary is written to, at most 4096 bytes (default: /dev/termination-log when KUBERNETES_SERVICE_HOST is set and it is writable; none: off)",
+		ptr: func(c *Config) any { return &c.Kubernetes.TerminationLog }},
+
+	{key: "systemd.notify_relay", env: "PRODWRAP_NOTIFY_RELAY", usage: "when NOTIFY_SOCKET is set, give the child a notify socket of prodwrap's and relay its messages to systemd",
+		kind: kindBool, ptr: func(c *Config) any { return &c.Systemd.NotifyRelay }},
+	{key: "systemd.journal", env: "PRODWRAP_JOURNAL", usage: "when stderr is the journal, also send each crash summary to journald as one structured entry",
+		kind: kindBool, ptr: func(c *Config) any { return &c.Systemd.Journal }},
+	{key: "systemd.journal_socket", env: "PRODWRAP_JOURNAL_SOCKET", ptr: func(c *Config) any { return &c.Systemd.JournalSocket }},
 }
 
 // webhookKeys are the keys of a [[webhook]] table.
