@@ -74,6 +74,10 @@ type Reporter struct {
 	cancel    context.CancelFunc
 	worker    chan struct{} // closed when the background deliverer ended
 	backlog   <-chan struct{}
+	// afterDelivery, when set, is called after each report was delivered
+	// or held for a later flush, with the Sentry event id when Sentry took
+	// it: the watcher's announcer.
+	afterDelivery func(rep *report.Report, eventID string)
 }
 
 // NewReporter builds the pipeline. An error means no report could be
@@ -141,7 +145,33 @@ func (r *Reporter) hook(rep *report.Report) {
 func (r *Reporter) Deliver(ctx context.Context, rep *report.Report) *notify.Outcome {
 	out := r.deliv.Report(ctx, rep, r.summary)
 	r.metrics.SetSpool(r.deliv.Pending())
+	r.after(rep, out)
 	return out
+}
+
+// hold spools rep for the next flush, without trying the sinks.
+func (r *Reporter) hold(rep *report.Report) {
+	r.deliv.Hold(rep, r.summary)
+	r.after(rep, nil)
+}
+
+// after hands a delivered or held report to afterDelivery, when set; a
+// panic there is logged.
+func (r *Reporter) after(rep *report.Report, out *notify.Outcome) {
+	if r.afterDelivery == nil {
+		return
+	}
+	defer RecoverLogged(r.logger, r.metrics, "after delivery")
+	r.afterDelivery(rep, SentryEventID(out))
+}
+
+// SentryEventID is the id of the event Sentry accepted in out, "" when
+// Sentry did not take the report (or is not configured).
+func SentryEventID(out *notify.Outcome) string {
+	if out == nil || out.Entry == nil {
+		return ""
+	}
+	return out.Entry.Receipts["sentry"]
 }
 
 // Enqueue hands rep to the background deliverer and returns at once: in a
@@ -153,7 +183,7 @@ func (r *Reporter) Enqueue(rep *report.Report) {
 	case r.queue <- rep:
 	default:
 		r.logger.Warn("delivery queue full; the report stays in the spool for the next flush", "report", rep.ID)
-		r.deliv.Hold(rep, r.summary)
+		r.hold(rep)
 	}
 }
 
@@ -165,7 +195,7 @@ func (r *Reporter) startWorker() {
 		defer RecoverLogged(r.logger, r.metrics, "background delivery")
 		for rep := range r.queue {
 			if r.abort.Err() != nil {
-				r.deliv.Hold(rep, r.summary)
+				r.hold(rep)
 				continue
 			}
 			r.Deliver(r.abort, rep)

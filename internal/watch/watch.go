@@ -194,8 +194,11 @@ func Run(o Options) (int, error) {
 		}
 	}
 
+	ann := newAnnouncer(cfg, o.Env, stderr, rep.Logger(), m)
+	defer ann.close()
+	rep.afterDelivery = ann.delivered
 	w := &watcher{o: o, cfg: cfg, stderr: stderr, gate: gate, logger: rep.Logger(),
-		rep: rep, sigs: sigs, forward: forward, metrics: m, policy: newRestartPolicy(cfg)}
+		rep: rep, sigs: sigs, forward: forward, metrics: m, policy: newRestartPolicy(cfg), ann: ann}
 	// The build information is read once, when the first report needs it:
 	// a clean exit never reads it, and the child's start does not wait for it.
 	w.build = sync.OnceValue(func() report.Build { return readBuild(o.Path, w.logger) })
@@ -222,6 +225,7 @@ type watcher struct {
 	build   func() report.Build
 	metrics *metrics.Metrics // nil when off
 	policy  *restartPolicy
+	ann     *announcer
 	// exitBy is when delivery must end once no child will run again: the
 	// delivery deadline, counted once for everything left to deliver (the
 	// last report, the give-up report, the background queue).
@@ -255,6 +259,7 @@ func (w *watcher) loop() int {
 			w.exitBy = time.Now().Add(w.rep.deadline())
 		}
 		if res.report != nil {
+			w.ann.crashed(res.report, !again)
 			if again {
 				w.rep.Enqueue(res.report)
 			} else {
@@ -362,7 +367,7 @@ func (w *watcher) newChild() *supervise.Child {
 		Path:         w.o.Path,
 		Argv0:        w.o.Argv0,
 		Args:         w.o.Args,
-		Env:          append(ChildEnv(cfg, w.o.Env), w.o.ExtraEnv...),
+		Env:          w.ann.childEnv(append(ChildEnv(cfg, w.o.Env), w.o.ExtraEnv...)),
 		Stdin:        w.o.Stdin,
 		Stdout:       w.o.Stdout,
 		Stderr:       w.gate.Child(),
