@@ -57,6 +57,7 @@ var subcommands = map[string]func(args, env []string, std stdio) int{
 	"send":         runSend,
 	"flush":        runFlush,
 	"check-config": runCheckConfig,
+	"test":         runTest,
 	"version":      func(args, _ []string, std stdio) int { return runVersion(args, std) },
 	"help": func(_, _ []string, std stdio) int {
 		printUsage(std.out)

@@ -58,6 +58,8 @@ func TestRunSubcommands(t *testing.T) {
 		{"send", dump, []string{"send"}, 0, "", "prodwrap: report "},
 		{"send no crash", "hello\n", []string{"send"}, 1, "", "no Go crash found"},
 		{"flush empty", "", []string{"flush"}, 0, "delivered 0, remaining 0", ""},
+		{"test: the file sink", "", []string{"test"}, 0, "file: delivered (", ""},
+		{"test with an argument", "", []string{"test", "x"}, 125, "", "x"},
 		{"run: child status", "", []string{"--", "/bin/sh", "-c", "exit 3"}, 3, "", "prodwrap: report "},
 		{"run: clean exit", "", []string{"--", "/bin/sh", "-c", "echo 'panic: not really' >&2"}, 0, "", "panic: not really"},
 		{"run: not found", "", []string{"--", "/nonexistent/cmd"}, 127, "", "cannot start"},

@@ -187,6 +187,7 @@ const usage = `usage:
   prodwrap send [FILE|-]                       report a saved crash output to the configured sinks
   prodwrap flush                               deliver what the spool holds
   prodwrap check-config                        validate the configuration, print it with secrets masked
+  prodwrap test                                send a test report to every configured sink, one line each
   prodwrap version                             print the version
 
 prodwrap runs COMMAND as its child — stdin and stdout inherited, stderr
