@@ -20,9 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -73,6 +75,8 @@ var modes = map[string]func(args []string){
 	"echo-signals":          func([]string) { os.Exit(testhelper.EchoSignals()) },
 	"fdinfo":                func([]string) { os.Exit(testhelper.FDInfo()) },
 	"grow":                  grow,
+	"huge-panic":            hugePanic,
+	"sd-notify":             sdNotify,
 }
 
 // wrap, when set (the zooselfwrap build), runs first in main: the crasher
@@ -458,4 +462,31 @@ func writeStderr(args []string) {
 		}
 		n -= k
 	}
+}
+
+// hugePanic panics with a 10 MB message of two-byte runes, for the
+// summaries that must cut it to fit (the termination message).
+func hugePanic([]string) {
+	mark()
+	panic(strings.Repeat("ü", 5<<20)) // crash:huge-panic
+}
+
+// sdNotify (sd-notify CODE MSG...) prints the watchdog variables it got
+// ("WATCHDOG_USEC=... WATCHDOG_PID=..."), sends each MSG as one datagram
+// to $NOTIFY_SOCKET, as sd_notify does, and exits with CODE.
+func sdNotify(args []string) {
+	fmt.Printf("WATCHDOG_USEC=%s WATCHDOG_PID=%s pid=%d\n", os.Getenv("WATCHDOG_USEC"), os.Getenv("WATCHDOG_PID"), os.Getpid())
+	code, _ := strconv.Atoi(args[0])
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: os.Getenv("NOTIFY_SOCKET"), Net: "unixgram"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sd-notify:", err)
+		os.Exit(7)
+	}
+	for _, m := range args[1:] {
+		if _, err := c.Write([]byte(m)); err != nil {
+			fmt.Fprintln(os.Stderr, "sd-notify:", err)
+			os.Exit(7)
+		}
+	}
+	os.Exit(code)
 }
