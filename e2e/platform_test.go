@@ -425,3 +425,47 @@ func TestProdwrapTestNamesTheFailingSink(t *testing.T) {
 		t.Errorf("the test report stays in the spool: %q", left)
 	}
 }
+
+// TestSocketActivationPassesTheSockets: systemd's sockets (LISTEN_FDS,
+// with LISTEN_PID naming prodwrap) reach the child at the same
+// descriptors, with a LISTEN_PID that names the child, so that
+// sd_listen_fds(3) takes them: the child answers on the test's listener.
+func TestSocketActivationPassesTheSockets(t *testing.T) {
+	crasher := zoo.Build(t, zoo.Plain)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	lf, err := l.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	// The shell stands for systemd: its PID is prodwrap's after exec.
+	cmd := command(t, "/bin/sh", "-c", `export LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=web; exec "$0" -- "$1" listen-fds`, prodwrapBin(t), crasher)
+	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+t.TempDir())
+	cmd.ExtraFiles = []*os.File{lf}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp", l.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var answer bytes.Buffer
+	answer.ReadFrom(c)
+	if code := exitCode(t, cmd.Wait()); code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, &stdout, &stderr)
+	}
+	if got := stdout.String(); got != "LISTEN_PID=ok LISTEN_FDS=1 LISTEN_FDNAMES=web\n" {
+		t.Errorf("the child saw %q", got)
+	}
+	if !strings.HasPrefix(answer.String(), "hello from ") {
+		t.Errorf("the child's answer on the passed socket: %q", &answer)
+	}
+}

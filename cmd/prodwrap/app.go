@@ -35,6 +35,11 @@ func run(args, env []string, std stdio) (code int) {
 			code = exitFailure
 		}
 	}()
+	if len(args) > 0 && args[0] == watch.ExecArg {
+		// The child's first moment under socket activation: see
+		// watch.ExecListenPID.
+		return watch.ExecListenPID(args[1:], std.err)
+	}
 	// Global flags may stand before the sub-command as well as after it:
 	// `prodwrap --config F check-config` is `prodwrap check-config --config F`.
 	n := config.LeadingFlags(args)

@@ -40,6 +40,8 @@ func runWatch(args, env []string, std stdio) int {
 		Stdout:  std.out,
 		Stderr:  std.err,
 
+		ExecSelf: true,
+
 		ConfigErrors: cfgErrs,
 	})
 	if err != nil {

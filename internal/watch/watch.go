@@ -81,6 +81,12 @@ type Options struct {
 	// ConfigErrors are the configuration's errors when it was loaded
 	// leniently (fail-open): logged once, put in every report.
 	ConfigErrors []string
+	// ExecSelf says the running binary is the prodwrap command, which
+	// its first argument ExecArg makes an exec trampoline
+	// (ExecListenPID): under socket activation the child is started
+	// through it, so that LISTEN_PID names the child. false (selfwrap:
+	// the binary is the program's) passes LISTEN_PID on as it is.
+	ExecSelf bool
 	// KnownEnv names PRODWRAP_* variables that are not settings but are
 	// known all the same (selfwrap's); any other unknown one is warned
 	// about once, with a suggestion.
@@ -363,10 +369,16 @@ func (w *watcher) runChild() (run, bool) {
 
 func (w *watcher) newChild() *supervise.Child {
 	cfg := w.cfg
+	path, argv0, args := w.o.Path, w.o.Argv0, w.o.Args
+	if w.o.ExecSelf && socketActivated(lookup(w.o.Env)) {
+		if p, a0, a, ok := trampoline(path, argv0, args); ok {
+			path, argv0, args = p, a0, a
+		}
+	}
 	return &supervise.Child{
-		Path:         w.o.Path,
-		Argv0:        w.o.Argv0,
-		Args:         w.o.Args,
+		Path:         path,
+		Argv0:        argv0,
+		Args:         args,
 		Env:          w.ann.childEnv(append(ChildEnv(cfg, w.o.Env), w.o.ExtraEnv...)),
 		Stdin:        w.o.Stdin,
 		Stdout:       w.o.Stdout,

@@ -77,6 +77,7 @@ var modes = map[string]func(args []string){
 	"grow":                  grow,
 	"huge-panic":            hugePanic,
 	"sd-notify":             sdNotify,
+	"listen-fds":            listenFDs,
 }
 
 // wrap, when set (the zooselfwrap build), runs first in main: the crasher
@@ -489,4 +490,29 @@ func sdNotify(args []string) {
 		}
 	}
 	os.Exit(code)
+}
+
+// listenFDs is a socket-activated service, as sd_listen_fds(3) sees one:
+// it prints "LISTEN_PID=ok" when LISTEN_PID names its own process (else
+// what it names), and answers one connection on descriptor 3 with
+// "hello from PID".
+func listenFDs([]string) {
+	pid := os.Getpid()
+	if os.Getenv("LISTEN_PID") != strconv.Itoa(pid) {
+		fmt.Printf("LISTEN_PID=%s, not %d\n", os.Getenv("LISTEN_PID"), pid)
+		os.Exit(3)
+	}
+	fmt.Printf("LISTEN_PID=ok LISTEN_FDS=%s LISTEN_FDNAMES=%s\n", os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_FDNAMES"))
+	l, err := net.FileListener(os.NewFile(3, "listen"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "listen-fds:", err)
+		os.Exit(4)
+	}
+	c, err := l.Accept()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "listen-fds:", err)
+		os.Exit(5)
+	}
+	fmt.Fprintf(c, "hello from %d\n", pid)
+	c.Close()
 }
