@@ -100,6 +100,9 @@ func lockFile(path string) (*os.File, error) {
 // quarantined) meanwhile. What is not an entry is quarantined, and the
 // error is the quarantine's one line.
 func (s *Spool) claim(path string) (*Entry, error) {
+	if _, err := os.Lstat(path); err != nil {
+		return nil, err // gone: no lock file to make and remove for it
+	}
 	lp := lockPath(path)
 	lock, err := lockFile(lp)
 	if err != nil {
