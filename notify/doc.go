@@ -91,7 +91,10 @@
 // answer, a 2xx included (for the error category or all), and Retry-After
 // on a 429 (Sentry's: 60 s when it does not say) — are kept in the spool's
 // state, ratelimits.json beside pending/, so they hold across reports,
-// restarts and the processes sharing the spool. Before each request the
+// restarts and the processes sharing the spool. They are kept per
+// receiver: the sink's name and a hash of its URL and key, so that two
+// services' sinks of one name do not share a limit, and the file holds
+// no secret. Before each request the
 // Dispatcher consults them: a limit that ends within the deadline is
 // waited out, a longer one leaves the report in the spool, not sent, with
 // an error wrapping [ErrRateLimited].
