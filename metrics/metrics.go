@@ -1,7 +1,7 @@
 // Package metrics holds prodwrap's Prometheus metrics, for the opt-in
 // listener (`[metrics] listen`) and the node_exporter textfile
 // (`[metrics] textfile`) of one-shot runs. It imports nothing of
-// prodwrap's: cmd/prodwrap feeds it.
+// prodwrap's: the watcher (internal/watch) feeds it.
 //
 // The registry is prodwrap's own (not the global one), with the Go
 // collector beside the metrics below, so a scrape shows prodwrap's own

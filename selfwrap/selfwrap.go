@@ -51,7 +51,7 @@ type Options struct {
 	Mode Mode
 	// ConfigFile is a prodwrap configuration file. "" reads what the
 	// prodwrap command reads with no --config: $PRODWRAP_CONFIG, else
-	// /etc/prodwrap/config.toml when present. PRODWRAP_* variables apply
+	// /etc/prodwrap/prodwrap.toml when present. PRODWRAP_* variables apply
 	// on top, as for the command.
 	ConfigFile string
 	// Config, when set, is the configuration, used as it is (after
