@@ -176,22 +176,7 @@ func (f *Flood) post(ctx context.Context, s summarizer, due []*floodEntry) error
 // flushSummaries posts the summaries of every window that has passed.
 func (f *Flood) flushSummaries(ctx context.Context, s summarizer) error {
 	now := f.clock()
-	var due []*floodEntry
-	err := f.update(func(st floodState) error {
-		for k, e := range st {
-			if now.Sub(e.First) >= f.window() {
-				if e.Suppressed > 0 {
-					due = append(due, e)
-				}
-				delete(st, k)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return f.post(ctx, s, due)
+	return f.close(ctx, s, func(e *floodEntry) bool { return now.Sub(e.First) >= f.window() })
 }
 
 // closeWindows posts now the summaries of service's open windows that
@@ -199,10 +184,16 @@ func (f *Flood) flushSummaries(ctx context.Context, s summarizer) error {
 // prodwrap gave up restarting service, its crash loop is over, and how
 // often it crashed is news now, not at some later start.
 func (f *Flood) closeWindows(ctx context.Context, s summarizer, service string) error {
+	return f.close(ctx, s, func(e *floodEntry) bool { return e.Sample.Service == service })
+}
+
+// close forgets the windows ended picks and posts the summaries of those
+// that held reports back.
+func (f *Flood) close(ctx context.Context, s summarizer, ended func(*floodEntry) bool) error {
 	var due []*floodEntry
 	err := f.update(func(st floodState) error {
 		for k, e := range st {
-			if e.Sample.Service != service {
+			if !ended(e) {
 				continue
 			}
 			if e.Suppressed > 0 {
