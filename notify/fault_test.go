@@ -546,6 +546,7 @@ func TestUnrecordedAckIsTheTruth(t *testing.T) {
 // next reports and for another process on the spool: no request inside
 // the window, the reports wait in the spool, and go out after it.
 func TestRateLimitIsRemembered(t *testing.T) {
+	t.Parallel()
 	t.Run("sentry, 200 with X-Sentry-Rate-Limits", func(t *testing.T) {
 		var calls atomic.Int64
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -624,6 +625,7 @@ func TestRateLimitIsRemembered(t *testing.T) {
 // shared Dispatcher, against a slow and flaky receiver: every report is
 // received, none twice.
 func TestClaimsDeliverEachEntryOnce(t *testing.T) {
+	t.Parallel()
 	rcv := newCounter(t, func(n int64, w http.ResponseWriter, r *http.Request) bool {
 		time.Sleep(2 * time.Millisecond)
 		if n%5 == 0 {
@@ -814,6 +816,7 @@ func TestLeftoversOfDeadProcessesAreRemoved(t *testing.T) {
 // receiver that hangs) a flush skips it; once that process is killed with
 // SIGKILL, the claim is free at once and the next flush delivers the entry.
 func TestClaimOfAKilledProcessIsFree(t *testing.T) {
+	t.Parallel()
 	var hang atomic.Bool
 	hang.Store(true)
 	arrived := make(chan struct{}, 1)
@@ -913,6 +916,7 @@ func TestSlackPostsWhenFloodStateFails(t *testing.T) {
 // a process saw delivered was received, and duplicates (the documented
 // window between a 2xx and its record) are counted.
 func TestSIGKILLDuringDeliveryLosesNothing(t *testing.T) {
+	t.Parallel()
 	rcv := newCounter(t, func(int64, http.ResponseWriter, *http.Request) bool {
 		time.Sleep(time.Millisecond)
 		return false

@@ -194,6 +194,7 @@ func TestDeliverThroughFailures(t *testing.T) {
 }
 
 func TestDeadlineBoundsAHangingReceiver(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	var hanging atomic.Bool
 	hanging.Store(true)
