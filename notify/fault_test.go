@@ -966,3 +966,33 @@ func TestSIGKILLDuringDeliveryLosesNothing(t *testing.T) {
 	}
 	t.Logf("%d reports received, %d duplicates (a kill between a 2xx and its record)", len(got), dups)
 }
+
+// TestSpoolingTwiceKeepsTheAcks: the same report spooled again (handed
+// over twice) keeps its entry and what acknowledged it: no sink gets it
+// twice.
+func TestSpoolingTwiceKeepsTheAcks(t *testing.T) {
+	rcv := newCounter(t, func(n int64, w http.ResponseWriter, _ *http.Request) bool {
+		if n > 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	file, err := notify.NewFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := newCounter(t, func(_ int64, w http.ResponseWriter, _ *http.Request) bool {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	})
+	other, _ := notify.NewWebhook(notify.WebhookOptions{Name: "down", URL: down.URL})
+	d := &notify.Dispatcher{Spool: openSpool(t, t.TempDir()), Sinks: []notify.Sink{file, secretHook(t, rcv.URL), other},
+		Deadline: time.Second, MinBackoff: 100 * time.Millisecond, Clock: newFakeClock()}
+	for range 2 {
+		d.Deliver(context.Background(), testReport("twice"))
+	}
+	if n := rcv.count("twice"); n != 1 || rcv.calls.Load() != 1 {
+		t.Errorf("webhook got the report %d times in %d calls, want once", n, rcv.calls.Load())
+	}
+}

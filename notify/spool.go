@@ -213,6 +213,13 @@ func (s *Spool) putClaimed(r *report.Report) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool entry %s: %w", filepath.Base(e.path), err)
 	}
+	if cur, err := readEntry(e.path); err == nil && cur.Report.ID == r.ID {
+		// Spooled before (the same report handed over twice): keep the
+		// entry and the acknowledgements it holds.
+		s.mergeUnrecorded(cur)
+		cur.claim = lock
+		return cur, nil
+	}
 	if err := s.write(e); err != nil {
 		os.Remove(lock.Name())
 		lock.Close()
