@@ -743,22 +743,30 @@ const (
 
 // learnPrefix finds a header after a log prefix of a form stripPrefix does
 // not know ("2024-01-01T00:00:00.000+00:00 i-0abc/api ", "app[web.1]: ",
-// "[api] "): up to six blank-separated fields, then what StartsDump or
-// "runtime stack:" begins, possibly after a known prefix or a terminal's
-// echo; a field ending in "panic:" or "error:" ends the search (the header
-// began there: "...yetpanic: runtime error: x"). A cut header ("error: x")
-// is too common in log text to teach a prefix. A
-// field may not hold '=', '"', '{' or a tab, which make a logged message
-// ("level=error msg=\"recovered panic: x\"") rather than a prefix. It
-// returns the shape and the prefix's length, 0 when there is none.
+// "[api] "): up to six blank-separated fields, the first not a plain word,
+// then what StartsDump or "runtime stack:" begins, possibly after a known
+// prefix or a terminal's echo. A field ending in "panic:" or "error:" ends
+// the search (the header began there: "...yetpanic: runtime error: x"); a
+// field holding '=', '"', '{' or a tab makes a logged message ("level=error
+// msg=\"recovered panic: x\""), not a prefix. A cut header ("error: x") is
+// too common in log text to teach a prefix. It returns the shape and the
+// prefix's length, 0 when there is none.
 func learnPrefix(l []byte) (*prefixShape, int) {
 	end := min(len(l), maxLearnedPrefix)
 	i := 0
 	for fields := 0; fields < maxLearnedFields; fields++ {
-		for i < end && l[i] != ' ' {
-			i++
+		plain := true // the field is letters only
+		for ; i < end && l[i] != ' '; i++ {
+			switch c := l[i]; {
+			case c == '=' || c == '"' || c == '{' || c == '\t':
+				return nil, 0 // a logged message (logfmt, JSON), not a prefix
+			case plain && !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'):
+				plain = false
+			}
 		}
-		if i >= end {
+		if i >= end || (fields == 0 && plain) {
+			// A prefix begins with a field that is not a plain word: a
+			// timestamp, "[api]", "app[web.1]:", "i-0abc/api".
 			return nil, 0
 		}
 		i++
@@ -766,8 +774,8 @@ func learnPrefix(l []byte) (*prefixShape, int) {
 			continue
 		}
 		pfx := l[:i]
-		if bytes.ContainsAny(pfx, "=\"{\t") || bytes.Contains(pfx, []byte("panic: ")) || bytes.Contains(pfx, []byte("error: ")) {
-			return nil, 0 // a logged message, or the header began before
+		if bytes.Contains(pfx, []byte("panic: ")) || bytes.Contains(pfx, []byte("error: ")) {
+			return nil, 0 // the header began before
 		}
 		return newPrefixShape(pfx), i
 	}

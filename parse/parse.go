@@ -158,6 +158,8 @@ type parser struct {
 	rtStack   int64
 	rtGrowing bool
 
+	spare    *dumpState // a dump that did not count, for newDump to reuse
+	dumps    int        // how many newDump made: their seq
 	cur      *dumpState // the dump being read
 	best     *dumpState // the last dump that counts, once cur ends
 	runtimeL []string   // "runtime: " lines waiting for their fatal error
@@ -371,13 +373,13 @@ func (p *parser) learnedHeader(l []byte, start int64) bool {
 	if n == 0 {
 		return false
 	}
-	prev := p.cur
+	before := p.dumps
 	if p.learned == nil || !p.learned.equal(lp) {
 		p.learned = lp
 	}
 	rest := stripPrefix(l[n:])
 	p.text(rest, start+int64(len(l)-len(rest)))
-	if d := p.cur; d != nil && d != prev {
+	if d := p.cur; d != nil && d.seq > before {
 		d.weak = true
 		d.crash.Start = p.lineStart
 	}
@@ -638,6 +640,8 @@ func (p *parser) endCur() {
 	p.cur = nil
 	if d.confirmed || (!d.midLine && !d.weak && d.noise <= maxNoise && !needsConfirmation(d.crash.Kind)) {
 		p.best = d
+	} else {
+		p.recycle(d)
 	}
 }
 
@@ -654,7 +658,18 @@ func needsConfirmation(k Kind) bool {
 }
 
 // dropCur forgets the dump being read: it was a log line.
-func (p *parser) dropCur() { p.cur = nil }
+func (p *parser) dropCur() {
+	p.recycle(p.cur)
+	p.cur = nil
+}
+
+// recycle keeps a dump that did not count for the next newDump: log text
+// starts and drops many ("error: ..." may be a cut header).
+func (p *parser) recycle(d *dumpState) {
+	if d != nil && d != p.best {
+		p.spare = d
+	}
+}
 
 func (p *parser) finish() (*Crash, error) {
 	if p.cur != nil {
@@ -689,6 +704,7 @@ type dumpState struct {
 	phase        int
 	confirmed    bool
 	midLine      bool
+	seq          int  // its number among the dumps newDump made
 	weak         bool // an inferred or cut header: counts only when confirmed
 	headless     bool // no header: kept only when the first stack says what happened
 	growing      bool // a runtime stack before the headless goroutine grew a stack
@@ -760,7 +776,17 @@ type bucketBuild struct {
 }
 
 func newDump(p *parser, kind Kind) *dumpState {
-	d := &dumpState{} // buckets is made with the first one: most headless candidates never need it
+	d := p.spare
+	if d != nil {
+		p.spare = nil
+		raw, arena := d.g.raw[:0], d.g.arena[:0]
+		*d = dumpState{}
+		d.g.raw, d.g.arena = raw, arena
+	} else {
+		d = &dumpState{} // buckets is made with the first one: most headless candidates never need it
+	}
+	p.dumps++
+	d.seq = p.dumps
 	d.crash.Kind = kind
 	d.g.hash.SetSeed(p.seed)
 	return d
@@ -1101,7 +1127,7 @@ func (d *dumpState) finishGoroutine(p *parser) {
 		// Other headerless stacks are logged ones (debug.Stack, pprof).
 		if !d.overflowing() {
 			if p.cur == d {
-				p.cur = nil
+				p.dropCur()
 			}
 			return
 		}
