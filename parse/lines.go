@@ -594,25 +594,25 @@ func logcatStamp(b []byte) int {
 }
 
 // stripHostTag removes "host tag[pid]: " after a timestamp (journald,
-// syslog); without pid only when anyTag ("host kernel: ").
+// syslog); a tag without a pid ("host kernel: ") only when !needPID.
 func stripHostTag(rest []byte, needPID bool) []byte {
 	host := bytes.IndexByte(rest[:min(len(rest), 256)], ' ')
-	if host <= 0 || bytes.IndexByte(rest[:host], ':') >= 0 {
+	if host <= 0 {
 		return rest
 	}
 	after := rest[host+1:]
-	tag := bytes.Index(after[:min(len(after), 256)], []byte(": "))
-	if tag <= 0 || bytes.IndexByte(after[:tag], ' ') >= 0 {
+	sp := bytes.IndexByte(after[:min(len(after), 256)], ' ')
+	if sp < 2 || after[sp-1] != ':' || bytes.IndexByte(rest[:host], ':') >= 0 {
 		return rest
 	}
 	if needPID {
-		t := after[:tag]
+		t := after[:sp-1]
 		open := bytes.IndexByte(t, '[')
-		if open <= 0 || t[len(t)-1] != ']' || !digits(t, open+1, len(t)-open-2) || len(t)-open-2 == 0 {
+		if open <= 0 || t[len(t)-1] != ']' || len(t)-open-2 == 0 || !digits(t, open+1, len(t)-open-2) {
 			return rest
 		}
 	}
-	return after[tag+2:]
+	return after[sp+1:]
 }
 
 // stripCompose removes docker compose's "service-1  | ".
