@@ -469,3 +469,28 @@ func TestSocketActivationPassesTheSockets(t *testing.T) {
 		t.Errorf("the child's answer on the passed socket: %q", &answer)
 	}
 }
+
+// TestNotifyCrashInSupervisorMode: a crash that prodwrap restarts after is
+// STATUS=crashed alone — the service goes on, and the next child says
+// READY=1 again; the crash after which prodwrap gives up adds STOPPING=1.
+func TestNotifyCrashInSupervisorMode(t *testing.T) {
+	crasher := zoo.Build(t, zoo.Plain)
+	sock := listenNotify(t)
+	cmd, _, stderr := startWithNotify(t, sock, "--restart", "on-failure", "--restart-delay", "1ms", "--max-restarts", "1", "--",
+		crasher, "sd-notify", "3", "READY=1")
+	if code := exitCode(t, cmd.Wait()); code != 3 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	got := sock.read(t)
+	var texts []string
+	for _, m := range got {
+		texts = append(texts, strings.SplitN(m.text, ": ", 2)[0])
+		if int(m.pid) != cmd.Process.Pid {
+			t.Errorf("%q from PID %d, not prodwrap's %d", m.text, m.pid, cmd.Process.Pid)
+		}
+	}
+	want := []string{"READY=1", "STATUS=crashed", "READY=1", "STOPPING=1\nSTATUS=crashed"}
+	if strings.Join(texts, "|") != strings.Join(want, "|") {
+		t.Errorf("systemd's socket got %q, want %q", texts, want)
+	}
+}

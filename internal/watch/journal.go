@@ -8,9 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // JournalMessageID is the MESSAGE_ID of prodwrap's journal entry "a Go
@@ -40,11 +39,13 @@ func JournalStream(journalStream string, f *os.File) bool {
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	// Stat, not Fstat(f.Fd()): Fd would put stderr in blocking mode.
+	fi, err := f.Stat()
+	if err != nil {
 		return false
 	}
-	return uint64(st.Dev) == dev && uint64(st.Ino) == ino
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && uint64(st.Dev) == dev && uint64(st.Ino) == ino
 }
 
 // journalEntry is the structured entry of a crash, in journald's native
