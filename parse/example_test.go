@@ -43,3 +43,21 @@ func ExampleWriteText() {
 	//  *main.main
 	//       /src/app/main.go:9
 }
+
+// The Crash says where its dump begins, so the dump can be kept apart from
+// the log lines before it.
+func ExampleParse_start() {
+	stderr := "listening on :8080\nrequest 1 done\npanic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/src/app/main.go:9 +0x25\nexit status 2\n"
+	c, err := parse.Parse(strings.NewReader(stderr), parse.DefaultOptions())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("log:\n%s", stderr[:c.Start])
+	fmt.Printf("dump starts with %q\n", strings.SplitN(stderr[c.Start:], "\n", 2)[0])
+	// Output:
+	// log:
+	// listening on :8080
+	// request 1 done
+	// dump starts with "panic: boom"
+}
