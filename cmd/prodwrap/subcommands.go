@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/prodwrap/prodwrap/config"
 	"github.com/prodwrap/prodwrap/internal/watch"
@@ -92,16 +94,12 @@ func runSend(args, env []string, std stdio) int {
 		return fail(std.err, fmt.Errorf("send: %w", err))
 	}
 	defer closeIn()
-	data, err := io.ReadAll(io.LimitReader(in, 1<<30))
-	if err != nil {
-		return fail(std.err, fmt.Errorf("send: read %s: %w", label, err))
-	}
 	sigs := watch.NotifySignals(nil, false, nil)
 	reporter, err := newReporter(l, env, std)
 	if err != nil {
 		return fail(std.err, err)
 	}
-	rep, err := reportFromInput(data, reporter)
+	rep, err := reportFromInput(in, reporter)
 	if errors.Is(err, parse.ErrNoCrash) {
 		fmt.Fprintf(std.err, "prodwrap: send: no Go crash found in %s\n", label)
 		return exitNoCrash
@@ -126,25 +124,98 @@ func newReporter(l loaded, env []string, std stdio) (*watch.Reporter, error) {
 	})
 }
 
+// maxReportJSON bounds a saved report JSON that send decodes; anything
+// else is crash output, streamed.
+const maxReportJSON = 32 << 20
+
+// outputWindow is how much of the input send keeps, the last bytes read,
+// to cut the report's output from where the chosen dump starts; a dump
+// that starts earlier than that before the end of a stream (not a file,
+// which is read again at the dump) has no output in the report.
+const outputWindow = 8 << 20
+
 // reportFromInput accepts a saved report JSON as it is, or parses crash
-// output into a new report.
-func reportFromInput(data []byte, reporter *watch.Reporter) (*report.Report, error) {
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+// output into a new report. The input is streamed: memory stays bounded
+// whatever its size, and a crash at the end of a huge log is found.
+func reportFromInput(in io.Reader, reporter *watch.Reporter) (*report.Report, error) {
+	br := bufio.NewReaderSize(in, 64<<10)
+	head, _ := br.Peek(4096)
+	var input io.Reader = br
+	if t := bytes.TrimSpace(head); len(t) > 0 && t[0] == '{' {
+		// A report JSON, or a log of JSON lines: only the first value is
+		// decoded, and what the decoder read is read again by the parser.
+		var seen bytes.Buffer
 		var r report.Report
-		if err := json.Unmarshal(t, &r); err == nil && r.Schema == report.Schema && r.Crash != nil && r.ID != "" {
+		err := json.NewDecoder(io.TeeReader(io.LimitReader(br, maxReportJSON), &seen)).Decode(&r)
+		if err == nil && r.Schema == report.Schema && r.Crash != nil && r.ID != "" {
 			return &r, nil
 		}
+		input = io.MultiReader(&seen, br)
 	}
-	c, err := parse.Parse(bytes.NewReader(data), parse.DefaultOptions())
+	tail := &tailWindow{max: outputWindow}
+	c, err := parse.Parse(io.TeeReader(input, tail), parse.DefaultOptions())
 	if err != nil {
 		return nil, err
 	}
-	out := data[min(max(c.Start, 0), int64(len(data))):]
 	return reporter.New(report.Input{
 		Crash:  c,
 		Exit:   report.Exit{Code: report.GoCrashStatus},
-		Output: out,
+		Output: dumpOutput(in, tail, c.Start),
 	}), nil
+}
+
+// dumpOutput is the crash output from start, at most report.MaxOutput
+// bytes: read again from a file, else from the window of the stream.
+func dumpOutput(in io.Reader, tail *tailWindow, start int64) []byte {
+	if f, ok := in.(*os.File); ok {
+		buf := make([]byte, report.MaxOutput)
+		if n, err := f.ReadAt(buf, start); n > 0 || err == nil {
+			return buf[:n]
+		}
+	}
+	return tail.from(start, report.MaxOutput)
+}
+
+// tailWindow keeps the last max bytes written to it, in a ring allocated
+// once, and knows their offset in the stream.
+type tailWindow struct {
+	max     int
+	ring    []byte
+	written int64 // bytes written in all
+}
+
+func (t *tailWindow) Write(p []byte) (int, error) {
+	if t.ring == nil {
+		t.ring = make([]byte, t.max)
+	}
+	n := len(p)
+	if len(p) > t.max {
+		t.written += int64(len(p) - t.max)
+		p = p[len(p)-t.max:]
+	}
+	for len(p) > 0 {
+		k := copy(t.ring[t.written%int64(t.max):], p)
+		t.written += int64(k)
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// from returns at most n bytes from offset off, nil when they are no
+// longer (or not yet) in the window.
+func (t *tailWindow) from(off int64, n int) []byte {
+	first := max(t.written-int64(t.max), 0)
+	if off < first || off >= t.written {
+		return nil
+	}
+	out := make([]byte, 0, min(int64(n), t.written-off))
+	for off < t.written && len(out) < n {
+		i := off % int64(t.max)
+		end := min(int64(len(t.ring)), i+int64(n-len(out)), i+(t.written-off))
+		out = append(out, t.ring[i:end]...)
+		off += end - i
+	}
+	return out
 }
 
 // runFlush implements `prodwrap flush`.
