@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,5 +94,23 @@ func TestParseHasNoReport(t *testing.T) {
 		if strings.HasPrefix(l, "type Report") || strings.HasPrefix(l, "const Schema") {
 			t.Errorf("parse exports %q", l)
 		}
+	}
+}
+
+// TestZooLinksNoNet: the crash zoo must not link package net — with cgo,
+// net's extra M keeps the runtime from seeing a deadlock, and the zoo's
+// deadlock modes would hang instead of crashing (it happened twice: a
+// helper package that linked uuid, a mode that dialled a socket).
+func TestZooLinksNoNet(t *testing.T) {
+	out, err := exec.Command(zoo.GoTool(), "list", "-deps", "../../internal/zoo/crasher").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "os/signal") {
+		t.Fatalf("go list -deps does not list os/signal; the check would prove nothing:\n%s", out)
+	}
+	if slices.Contains(deps, "net") {
+		t.Errorf("the crash zoo links net")
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -478,13 +477,16 @@ func hugePanic([]string) {
 func sdNotify(args []string) {
 	fmt.Printf("WATCHDOG_USEC=%s WATCHDOG_PID=%s pid=%d\n", os.Getenv("WATCHDOG_USEC"), os.Getenv("WATCHDOG_PID"), os.Getpid())
 	code, _ := strconv.Atoi(args[0])
-	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: os.Getenv("NOTIFY_SOCKET"), Net: "unixgram"})
+	// Raw syscalls, not package net: with cgo, net keeps the runtime from
+	// seeing the other modes' deadlocks (see zoo.go).
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sd-notify:", err)
 		os.Exit(7)
 	}
+	to := &syscall.SockaddrUnix{Name: os.Getenv("NOTIFY_SOCKET")}
 	for _, m := range args[1:] {
-		if _, err := c.Write([]byte(m)); err != nil {
+		if err := syscall.Sendto(fd, []byte(m), 0, to); err != nil {
 			fmt.Fprintln(os.Stderr, "sd-notify:", err)
 			os.Exit(7)
 		}
@@ -503,16 +505,13 @@ func listenFDs([]string) {
 		os.Exit(3)
 	}
 	fmt.Printf("LISTEN_PID=ok LISTEN_FDS=%s LISTEN_FDNAMES=%s\n", os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_FDNAMES"))
-	l, err := net.FileListener(os.NewFile(3, "listen"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "listen-fds:", err)
-		os.Exit(4)
-	}
-	c, err := l.Accept()
+	// Raw syscalls, not package net (see sdNotify).
+	nfd, _, err := syscall.Accept(3)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "listen-fds:", err)
 		os.Exit(5)
 	}
+	c := os.NewFile(uintptr(nfd), "conn")
 	fmt.Fprintf(c, "hello from %d\n", pid)
 	c.Close()
 }
