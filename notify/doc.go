@@ -62,7 +62,8 @@
 //
 // Delivery is at least once, and exactly once but in one window: between a
 // sink's 2xx and the write of that acknowledgement into the entry (a
-// rename and two fsyncs, milliseconds). A prodwrap killed there, or a spool
+// rename and two fsyncs, milliseconds; for the last sink, the entry's
+// removal and one fsync). A prodwrap killed there, or a spool
 // that cannot record the acknowledgement, has the next process send that
 // sink the report again. Sentry drops the second copy (the event id is the
 // report's); a webhook sees the report's id twice. The same process never
