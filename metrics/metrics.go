@@ -89,6 +89,16 @@ func (m *Metrics) Delivered(sink string, ok bool, took time.Duration) {
 	m.Delivery.Observe(took.Seconds())
 }
 
+// RateLimited records a report that waits in the spool because the sink's
+// receiver asked for a pause (429, X-Sentry-Rate-Limits): counted as
+// prodwrap_reports_total{result="rate_limited"}, apart from errors.
+func (m *Metrics) RateLimited(sink string) {
+	if m == nil {
+		return
+	}
+	m.Reports.WithLabelValues(sink, "rate_limited").Inc()
+}
+
 // Serve serves /metrics on addr until ctx ends. It returns once the
 // listener is bound, so a bad address is an error before the child runs.
 func (m *Metrics) Serve(ctx context.Context, addr string) (net.Addr, error) {

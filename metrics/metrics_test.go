@@ -20,6 +20,7 @@ func TestServeAndTextfile(t *testing.T) {
 	m.Exited("panic")
 	m.Delivered("sentry", true, 30*time.Millisecond)
 	m.Delivered("slack", false, time.Second)
+	m.RateLimited("sentry")
 	m.SetSpool(1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -55,8 +56,20 @@ func TestServeAndTextfile(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-	if f := fams["prodwrap_reports_total"]; f == nil || len(f.Metric) != 2 {
+	if f := fams["prodwrap_reports_total"]; f == nil || len(f.Metric) != 3 {
 		t.Errorf("prodwrap_reports_total: %v", f)
+	} else {
+		limited := false
+		for _, mm := range f.Metric {
+			for _, l := range mm.Label {
+				if l.GetName() == "result" && l.GetValue() == "rate_limited" && mm.GetCounter().GetValue() == 1 {
+					limited = true
+				}
+			}
+		}
+		if !limited {
+			t.Errorf("no prodwrap_reports_total{result=\"rate_limited\"} = 1: %v", f)
+		}
 	}
 	if fams["go_goroutines"] == nil {
 		t.Error("no Go collector metrics")

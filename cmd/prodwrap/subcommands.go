@@ -232,7 +232,11 @@ func runFlush(args, env []string, std stdio) int {
 	ctx, stop := sigs.StopContext(context.Background())
 	defer stop()
 	res := reporter.Flush(ctx)
-	fmt.Fprintf(std.out, "delivered %d, remaining %d\n", res.Delivered, res.Remaining)
+	fmt.Fprintf(std.out, "delivered %d, remaining %d", res.Delivered, res.Remaining)
+	if res.Busy > 0 {
+		fmt.Fprintf(std.out, " (%d being delivered by another process)", res.Busy)
+	}
+	fmt.Fprintln(std.out)
 	if res.Remaining > 0 || len(res.Errors) > 0 {
 		return exitNoCrash
 	}

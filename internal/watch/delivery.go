@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,23 +26,24 @@ type Delivery struct {
 	log        *slog.Logger
 }
 
-// NewDelivery opens the spool and builds the sinks. A spool directory that
-// cannot be used falls back to a temporary one, with an error logged: the
-// child runs whatever happens to prodwrap's storage.
+// NewDelivery opens the spool and builds the sinks. The child runs
+// whatever happens to prodwrap's storage:
+//
+//   - a spool directory given explicitly (--spool, [spool] dir,
+//     $PRODWRAP_SPOOL) that cannot be used is an error line naming it, and
+//     reports go to the sinks straight from memory — prodwrap does not
+//     write elsewhere than it was told;
+//   - the implicit default that cannot be used falls back to a directory
+//     of prodwrap's own under $TMPDIR (mode 0700, owned by the effective
+//     user, refused otherwise: notify.OpenOwnedSpool), and failing that,
+//     to delivery from memory.
 func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delivery, error) {
-	dir := cfg.Spool.Dir
-	if dir == "" {
-		dir = DefaultSpoolDir(lookup(env))
-	}
-	sp, err := notify.OpenSpool(dir)
-	if err != nil {
-		fallback := filepath.Join(os.TempDir(), fmt.Sprintf("prodwrap-spool-%d", os.Getuid()))
-		logger.Error("cannot use the spool directory; using a temporary one", "err", err, "fallback", fallback)
-		if sp, err = notify.OpenSpool(fallback); err != nil {
-			return nil, err
-		}
-	}
+	sp := openSpool(cfg, env, logger)
 	d := &Delivery{Spool: sp, log: logger}
+	spoolDir := ""
+	if sp != nil {
+		spoolDir = sp.Dir()
+	}
 	var sinks []notify.Sink
 	if cfg.Sentry.DSN != "" {
 		s, err := notify.NewSentry(notify.SentryOptions{
@@ -60,7 +62,7 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 			Token:      cfg.Slack.Token.Reveal(),
 			Channel:    cfg.Slack.Channel,
 			APIURL:     cfg.Slack.APIURL,
-			Flood:      &notify.Flood{Dir: sp.Dir(), Window: time.Duration(cfg.Delivery.FloodWindow)},
+			Flood:      flood(spoolDir, time.Duration(cfg.Delivery.FloodWindow)),
 		})
 		if err != nil {
 			return nil, err
@@ -88,15 +90,23 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 	}
 	if fileOn {
 		fdir := cfg.File.Dir
-		if fdir == "" {
-			fdir = filepath.Join(sp.Dir(), "reports")
+		switch {
+		case fdir != "":
+		case spoolDir != "":
+			fdir = filepath.Join(spoolDir, "reports")
+		default: // no spool: where the default spool would keep them
+			fdir = filepath.Join(DefaultSpoolDir(lookup(env)), "reports")
 		}
 		f, err := notify.NewFile(fdir)
-		if err != nil {
+		switch {
+		case err == nil:
+			d.file = f
+			sinks = append([]notify.Sink{f}, sinks...)
+		case len(sinks) == 0:
 			return nil, err
+		default:
+			logger.Error("the file sink cannot be used; reporting to the other sinks", "err", err)
 		}
-		d.file = f
-		sinks = append([]notify.Sink{f}, sinks...)
 	}
 	d.Dispatcher = &notify.Dispatcher{
 		Spool:      sp,
@@ -109,23 +119,62 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 	return d, nil
 }
 
-// Report delivers rep and writes the human summary to w: where the report
-// is (the file sink's file, else the spool entry, else the sinks that took
-// it). It returns nil when the report could not even be spooled.
-func (d *Delivery) Report(ctx context.Context, rep *report.Report, w io.Writer) *notify.Outcome {
-	out, err := d.Dispatcher.Deliver(ctx, rep)
-	if err != nil {
-		d.log.Error("cannot spool the report; it is lost unless a sink takes it now", "err", err)
-		fmt.Fprintf(w, "prodwrap: %s crashed (%s): %s\n", rep.Service, rep.Crash.Kind, rep.Crash.Message)
+// openSpool opens the spool NewDelivery says; nil means none can be used.
+func openSpool(cfg *config.Config, env []string, logger *slog.Logger) *notify.Spool {
+	if dir := cfg.Spool.Dir; dir != "" {
+		sp, err := notify.OpenSpool(dir)
+		if err != nil {
+			logger.Error("cannot use the spool directory; reports go to the sinks from memory", "spool", dir, "err", err)
+			return nil
+		}
+		return sp
+	}
+	dir := DefaultSpoolDir(lookup(env))
+	sp, err := notify.OpenSpool(dir)
+	if err == nil {
+		return sp
+	}
+	fallback := filepath.Join(os.TempDir(), fmt.Sprintf("prodwrap-spool-%d", os.Geteuid()))
+	logger.Error("cannot use the default spool directory; using a temporary one of prodwrap's own", "spool", dir, "err", err, "fallback", fallback)
+	if sp, err = notify.OpenOwnedSpool(fallback); err != nil {
+		logger.Error("cannot use the temporary spool directory either; reports go to the sinks from memory", "err", err)
 		return nil
 	}
-	where := out.Entry.Path() + " (spooled, not delivered yet)"
-	if d.file != nil {
-		if _, failed := out.Failed["file"]; !failed {
-			where = d.file.Path(rep)
-		}
-	} else if out.Complete() {
+	return sp
+}
+
+// flood is Slack's crash-loop guard, kept in the spool; none without one.
+func flood(spoolDir string, window time.Duration) *notify.Flood {
+	if spoolDir == "" {
+		return nil
+	}
+	return &notify.Flood{Dir: spoolDir, Window: window}
+}
+
+// Report delivers rep and writes the human summary to w: where the report
+// is (the file sink's file, else the spool entry, else the sinks that took
+// it, or that it reached no sink and no spool).
+func (d *Delivery) Report(ctx context.Context, rep *report.Report, w io.Writer) *notify.Outcome {
+	out, err := d.Dispatcher.Deliver(ctx, rep)
+	if err != nil && !errors.Is(err, notify.ErrNotSpooled) {
+		d.log.Error("delivery failed", "report", rep.ID, "err", err)
+	}
+	if out == nil {
+		return nil
+	}
+	var where string
+	_, fileFailed := out.Failed["file"]
+	switch {
+	case d.file != nil && !fileFailed:
+		where = d.file.Path(rep)
+	case out.Complete():
 		where = fmt.Sprintf("%s delivered to %v", rep.ID, out.Acked)
+	case out.Spooled:
+		where = out.Entry.Path() + " (spooled, not delivered yet)"
+	case len(out.Acked) > 0:
+		where = fmt.Sprintf("%s not spooled; delivered to %v only", rep.ID, out.Acked)
+	default:
+		where = fmt.Sprintf("%s lost: neither spooled nor delivered", rep.ID)
 	}
 	if err := notify.WriteSummary(w, rep, where); err != nil {
 		d.log.Debug("cannot write the summary", "err", err)
@@ -157,7 +206,7 @@ func (d *Delivery) Flush(ctx context.Context) *notify.FlushResult {
 		return res
 	}
 	for _, e := range res.Errors {
-		d.log.Error("unreadable spool entry", "err", e)
+		d.log.Error("spool", "err", e)
 	}
 	return res
 }
@@ -178,6 +227,9 @@ func (d *Delivery) FlushInBackground(m *metrics.Metrics) <-chan struct{} {
 
 // Pending counts the reports waiting in the spool.
 func (d *Delivery) Pending() int {
+	if d.Spool == nil {
+		return 0
+	}
 	entries, _ := d.Spool.List()
 	return len(entries)
 }

@@ -90,6 +90,10 @@ func NewReporter(o ReporterOptions) (*Reporter, error) {
 	}
 	if m := o.Metrics; m != nil {
 		deliv.Dispatcher.OnDelivered = func(sink string, err error, took time.Duration) {
+			if errors.Is(err, notify.ErrRateLimited) {
+				m.RateLimited(sink)
+				return
+			}
 			m.Delivered(sink, err == nil, took)
 			if errors.Is(err, notify.ErrInternal) {
 				m.InternalError()
