@@ -84,7 +84,7 @@ func (r *Reporter) SendTest(ctx context.Context) ([]SinkResult, error) {
 			switch {
 			case r.deliv.file != nil && s.Name() == "file":
 				res.Where = r.deliv.file.Path(rep)
-			case s.Name() == "sentry":
+			case s.Name() == "sentry" && SentryEventID(out) != "":
 				res.Where = "event " + SentryEventID(out)
 			}
 		}
