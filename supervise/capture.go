@@ -261,7 +261,7 @@ func (d *Dump) write(p []byte) {
 		return
 	}
 	if d.spill == nil {
-		f, err := os.CreateTemp(d.spillDir, "prodwrap-dump-*.txt")
+		f, err := createSpill(d.spillDir)
 		if err != nil {
 			d.SpillErr = fmt.Errorf("create dump spill file: %w", err)
 			d.Truncated = true

@@ -14,6 +14,7 @@ import (
 	"github.com/prodwrap/prodwrap/metrics"
 	"github.com/prodwrap/prodwrap/notify"
 	"github.com/prodwrap/prodwrap/report"
+	"github.com/prodwrap/prodwrap/supervise"
 )
 
 // Delivery is the spool and the sinks of a configuration.
@@ -198,8 +199,14 @@ func (d *Delivery) Hold(rep *report.Report, w io.Writer) {
 	}
 }
 
-// Flush delivers what the spool holds; unreadable entries are logged.
+// Flush delivers what the spool holds; unreadable entries are logged, and
+// leftovers of dead processes removed.
 func (d *Delivery) Flush(ctx context.Context) *notify.FlushResult {
+	// The spill files of a prodwrap that was killed while it captured a
+	// large dump go with the spool's other leftovers.
+	if n, err := supervise.RemoveDeadSpills(d.Spool.Dir()); err != nil || n > 0 {
+		d.log.Info("removed the dump spill files of processes that died", "removed", n, "err", err)
+	}
 	res, err := d.Dispatcher.Flush(ctx)
 	if err != nil {
 		d.log.Error("flush failed", "err", err)
