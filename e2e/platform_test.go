@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/prodwrap/prodwrap/internal/testreceiver"
 	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 )
@@ -492,5 +493,33 @@ func TestNotifyCrashInSupervisorMode(t *testing.T) {
 	want := []string{"READY=1", "STATUS=crashed", "READY=1", "STOPPING=1\nSTATUS=crashed"}
 	if strings.Join(texts, "|") != strings.Join(want, "|") {
 		t.Errorf("systemd's socket got %q, want %q", texts, want)
+	}
+}
+
+// TestProdwrapTestWithSentryAndSlack: `prodwrap test` with the local
+// Sentry receiver, slacktest and a webhook prints one delivered line for
+// each (Sentry's with the event id), and every receiver got the test
+// report — a Sentry event, a Slack message.
+func TestProdwrapTestWithSentryAndSlack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the npm Sentry receiver")
+	}
+	rcv := testreceiver.StartSentry(t)
+	slackSrv := testreceiver.StartSlack(t, nil)
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer hook.Close()
+	r := prodwrap(t, nil, []string{"SENTRY_DSN=" + rcv.DSN(), "PRODWRAP_SLACK_WEBHOOK_URL=" + slackSrv.WebhookURL(), "PRODWRAP_WEBHOOK_URL=" + hook.URL}, "test")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(string(r.stdout)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "sentry: delivered (event ") || lines[1] != "slack: delivered" || lines[2] != "webhook:env: delivered" {
+		t.Errorf("stdout: %q, want sentry, slack and webhook:env delivered", lines)
+	}
+	if envs := rcv.Envelopes(1, 15*time.Second); len(envs) != 1 || !bytes.Contains(envs[0], []byte("prodwrap test report")) {
+		t.Errorf("Sentry got %d envelopes, want the test report", len(envs))
+	}
+	if msgs := slackSrv.WebhookMessages(); len(msgs) != 1 || !strings.Contains(fmt.Sprint(msgs[0]), "prodwrap test report") {
+		t.Errorf("Slack got %d messages, want the test report", len(msgs))
 	}
 }
