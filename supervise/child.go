@@ -64,13 +64,6 @@ func CanForward(sig os.Signal) error {
 // exited when Child.WaitDelay is zero.
 const DefaultWaitDelay = 2 * time.Second
 
-// pipeSize is the size the stderr pipe is grown to: large enough that a
-// runtime writing a dump in small writes rarely waits for the reader.
-const pipeSize = 1 << 20
-
-// readSize is the size of one read from the stderr pipe.
-const readSize = 256 << 10
-
 // Child runs one command with prodwrap's I/O, signal and exit-status rules.
 // Set its fields, then call Start and Wait (or Run). A Child runs once.
 type Child struct {
@@ -147,7 +140,7 @@ type Child struct {
 	// panicked; Wait reads it after the reader stopped.
 	captureBroken bool
 	readDone      chan error
-	pr            *os.File
+	pr            *stderrPipe
 	reaper        *reaper
 	ttyFd         int // the terminal whose foreground group the child got, or -1
 	// forwarded and received are appended to by the loop in wait only.
@@ -282,12 +275,10 @@ func (c *Child) Start() error {
 	cmd.Stdin = orFile(c.Stdin, os.Stdin)
 	cmd.Stdout = orFile(c.Stdout, os.Stdout)
 
-	pr, pw, err := os.Pipe()
+	pr, pw, err := newStderrPipe()
 	if err != nil {
 		return &StartError{Path: c.Path, Code: ExitFailure, Err: fmt.Errorf("stderr pipe: %w", err)}
 	}
-	// A failure to grow the pipe costs speed, not correctness.
-	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	cmd.Stderr = pw
 
 	c.ttyFd = -1
@@ -302,7 +293,7 @@ func (c *Child) Start() error {
 	if c.Subreaper || os.Getpid() == 1 {
 		if c.Subreaper && os.Getpid() != 1 {
 			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-				pr.Close()
+				pr.close()
 				pw.Close()
 				return &StartError{Path: c.Path, Code: ExitFailure, Err: fmt.Errorf("become child subreaper: %w", err)}
 			}
@@ -316,7 +307,7 @@ func (c *Child) Start() error {
 	runtime.UnlockOSThread()
 	pw.Close()
 	if err != nil {
-		pr.Close()
+		pr.close()
 		if c.reaper != nil {
 			c.reaper.stop()
 		}
@@ -377,12 +368,14 @@ func startError(path string, err error) error {
 }
 
 // pump is the stderr reader: it writes every read on at once and feeds the
-// capture. It stops at EOF or when the read end is closed by Wait.
-func (c *Child) pump(pr *os.File, out io.Writer) {
+// capture. Between reads it lets the pipe fill for a bounded moment
+// (stderrPipe.pause), so that a child writing fast is read in batches. It
+// stops at EOF or when Wait stops it.
+func (c *Child) pump(pr *stderrPipe, out io.Writer) {
 	buf := make([]byte, readSize)
 	var writeErr error
 	for {
-		n, err := pr.Read(buf)
+		n, err := pr.read(buf)
 		if n > 0 {
 			chunk := buf[:n]
 			if writeErr == nil {
@@ -394,12 +387,13 @@ func (c *Child) pump(pr *os.File, out io.Writer) {
 			c.captureSafely(chunk)
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
+			if errors.Is(err, io.EOF) || errors.Is(err, errStopped) {
 				err = nil
 			}
 			c.readDone <- err
 			return
 		}
+		pr.pause()
 	}
 }
 
@@ -501,11 +495,11 @@ loop:
 	case readErr = <-c.readDone:
 	case <-timer.C:
 		truncated = true
-		c.pr.Close() // unblocks the reader
+		c.pr.stop()
 		readErr = <-c.readDone
 	}
 	timer.Stop()
-	c.pr.Close()
+	c.pr.close()
 	if c.reaper != nil {
 		c.reaper.stop()
 	}
