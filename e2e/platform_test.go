@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -521,5 +522,69 @@ func TestProdwrapTestWithSentryAndSlack(t *testing.T) {
 	}
 	if msgs := slackSrv.WebhookMessages(); len(msgs) != 1 || !strings.Contains(fmt.Sprint(msgs[0]), "prodwrap test report") {
 		t.Errorf("Slack got %d messages, want the test report", len(msgs))
+	}
+}
+
+// TestSentryEventIDReachesThePlatform: once Sentry took the report, the
+// termination message and the journal entry name its event.
+func TestSentryEventIDReachesThePlatform(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the npm Sentry receiver")
+	}
+	rcv := testreceiver.StartSentry(t)
+	crasher := zoo.Build(t, zoo.Plain)
+	dir := t.TempDir()
+	jpath := filepath.Join(dir, "journal.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: jpath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stderr, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(stderr.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	tlog := filepath.Join(dir, "termination-log")
+	spool := t.TempDir()
+	cmd := command(t, prodwrapBin(t), "--termination-log", tlog, "--", crasher, "panic-string")
+	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+spool, "PRODWRAP_FILE=true", "SENTRY_DSN="+rcv.DSN(),
+		"PRODWRAP_JOURNAL_SOCKET="+jpath, fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
+	cmd.Stderr = stderr
+	if code := exitCode(t, cmd.Run()); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	reps := (run{spool: spool}).reports(t)
+	if len(reps) != 1 {
+		t.Fatalf("%d reports", len(reps))
+	}
+	envs := rcv.Envelopes(1, 15*time.Second)
+	if len(envs) != 1 {
+		t.Fatalf("Sentry got %d envelopes", len(envs))
+	}
+	var header struct {
+		EventID string `json:"event_id"`
+	}
+	first, _, _ := bytes.Cut(envs[0], []byte("\n"))
+	if err := json.Unmarshal(first, &header); err != nil || header.EventID == "" {
+		t.Fatalf("envelope header %q: %v", first, err)
+	}
+	event := header.EventID
+	msg, _ := os.ReadFile(tlog)
+	if !bytes.Contains(msg, []byte("\nsentry event "+event+"\n")) {
+		t.Errorf("the termination message does not name Sentry's event %s:\n%s", event, msg)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1<<20)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatalf("no journal entry: %v", err)
+	}
+	if f := readJournalEntry(t, buf[:n]); f["SENTRY_EVENT_ID"] != event {
+		t.Errorf("SENTRY_EVENT_ID=%q, want %s", f["SENTRY_EVENT_ID"], event)
 	}
 }
