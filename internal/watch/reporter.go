@@ -68,12 +68,13 @@ type Reporter struct {
 	wrap     string
 	cfgErrs  []string
 
-	startOnce sync.Once
-	queue     chan *report.Report
-	abort     context.Context
-	cancel    context.CancelFunc
-	worker    chan struct{} // closed when the background deliverer ended
-	backlog   <-chan struct{}
+	startOnce  sync.Once
+	finishOnce sync.Once
+	queue      chan *report.Report
+	abort      context.Context
+	cancel     context.CancelFunc
+	worker     chan struct{} // closed when the background deliverer ended
+	backlog    <-chan struct{}
 	// afterDelivery, when set, is called after each report was delivered
 	// or held for a later flush, with the Sentry event id when Sentry took
 	// it: the watcher's announcer.
@@ -180,7 +181,8 @@ func SentryEventID(out *notify.Outcome) string {
 
 // Enqueue hands rep to the background deliverer and returns at once: in a
 // crash loop the next child starts while the last report is delivered.
-// When the queue is full the report is only spooled, for the next flush.
+// Reports are delivered in the order they were queued. When the queue is
+// full the report is only spooled, for the next flush. Not after Finish.
 func (r *Reporter) Enqueue(rep *report.Report) {
 	r.startOnce.Do(r.startWorker)
 	select {
@@ -220,17 +222,19 @@ func (r *Reporter) Flush(ctx context.Context) *notify.FlushResult {
 	return res
 }
 
-// Close ends the background work: it waits for the queued reports to be
-// delivered until by (the zero time: the delivery deadline from now) —
-// less when abort is closed first — then cuts delivery short and spools
-// what was not even tried; and it waits for the backlog flush at most
-// backlogWait.
-func (r *Reporter) Close(abort <-chan struct{}, by time.Time) {
-	defer r.cancel()
-	if by.IsZero() {
-		by = time.Now().Add(r.deadline())
-	}
-	if r.worker != nil {
+// Finish ends the background delivery: it waits for the queued reports
+// to be delivered, in order, until by (the zero time: the delivery
+// deadline from now) — less when abort is closed first — then cuts
+// delivery short and spools what was not even tried. Later calls return
+// at once; Deliver still works after it.
+func (r *Reporter) Finish(abort <-chan struct{}, by time.Time) {
+	r.finishOnce.Do(func() {
+		if r.worker == nil {
+			return
+		}
+		if by.IsZero() {
+			by = time.Now().Add(r.deadline())
+		}
 		close(r.queue)
 		deadline := time.NewTimer(time.Until(by))
 		defer deadline.Stop()
@@ -243,7 +247,14 @@ func (r *Reporter) Close(abort <-chan struct{}, by time.Time) {
 		}
 		r.cancel()
 		<-r.worker // every queued report is spooled by then
-	}
+	})
+}
+
+// Close ends the background work: Finish, then a wait for the backlog
+// flush of at most backlogWait.
+func (r *Reporter) Close(abort <-chan struct{}, by time.Time) {
+	defer r.cancel()
+	r.Finish(abort, by)
 	if r.backlog != nil {
 		waitBounded(r.backlog, backlogWait)
 	}

@@ -266,16 +266,16 @@ func (w *watcher) loop() int {
 		}
 		if res.report != nil {
 			w.ann.crashed(res.report, !again)
-			if again {
-				w.rep.Enqueue(res.report)
-			} else {
-				w.deliver(res.report)
-			}
-		}
-		if gaveUp {
-			w.giveUp(res.report)
+			w.rep.Enqueue(res.report)
 		}
 		if !again {
+			// Everything queued is delivered, in order, by exitBy; the
+			// give-up report and the flood summaries come after the crash
+			// reports they sum up.
+			w.rep.Finish(w.sigs.Aborted(), w.exitBy)
+			if gaveUp {
+				w.giveUp(res.report)
+			}
 			return code
 		}
 		delay := w.policy.delay(res.uptime)
