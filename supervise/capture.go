@@ -88,6 +88,10 @@ func newCapturer(cfg Capture) *capturer {
 
 // write feeds one chunk of the stream.
 func (c *capturer) write(p []byte) {
+	if c.dumpActive && !c.dump.Truncated && c.dump.size+int64(len(p)) <= c.dump.max {
+		c.writeDump(p)
+		return
+	}
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		var seg []byte
@@ -96,11 +100,7 @@ func (c *capturer) write(p []byte) {
 		} else {
 			seg, p = p[:i+1], p[i+1:]
 		}
-		body := bytes.TrimSuffix(seg, []byte{'\n'})
-		if room := c.cfg.MaxLine - len(c.line); room > 0 {
-			c.line = append(c.line, body[:min(room, len(body))]...)
-		}
-		c.lineLen += int64(len(body))
+		c.addToLine(bytes.TrimSuffix(seg, []byte{'\n'}))
 		if c.dumpActive {
 			c.dump.write(seg)
 		}
@@ -111,6 +111,33 @@ func (c *capturer) write(p []byte) {
 		c.open = false
 		c.endLine()
 	}
+}
+
+// writeDump is write while a dump is captured that p does not cut: no
+// line is looked at (no tail is kept, no header looked for) but the last,
+// so the chunk goes to the dump whole — a spill file gets one write per
+// read of the pipe, not one per line. (A spill file that fails within the
+// chunk cuts the dump there, as it would line by line; a header later in
+// the same chunk is then not looked for.)
+func (c *capturer) writeDump(p []byte) {
+	c.dump.write(p)
+	i := bytes.LastIndexByte(p, '\n')
+	if i < 0 {
+		c.addToLine(p)
+		c.open = true
+		return
+	}
+	c.line, c.lineLen = c.line[:0], 0
+	c.addToLine(p[i+1:])
+	c.open = i+1 < len(p)
+}
+
+// addToLine adds body to the current line.
+func (c *capturer) addToLine(body []byte) {
+	if room := c.cfg.MaxLine - len(c.line); room > 0 {
+		c.line = append(c.line, body[:min(room, len(body))]...)
+	}
+	c.lineLen += int64(len(body))
 }
 
 // endLine is called at each newline with the completed line in c.line.
