@@ -44,7 +44,9 @@ const checkConfigUsage = `usage: prodwrap check-config [flags]
 
 Validates the configuration (file, environment, flags) and prints the
 effective configuration as TOML, each value with its source, secrets
-masked. Exit status: 0 when valid, 125 otherwise.
+masked; comments at the top say what it gives with this environment:
+the spool directory, the fallback in effect if any, and the sinks.
+Exit status: 0 when valid, 125 otherwise.
 
 Example:
   prodwrap check-config --config /etc/prodwrap/api.toml
@@ -248,6 +250,15 @@ func runCheckConfig(args, env []string, std stdio) int {
 	l, code, ok := loadFor("check-config", checkConfigUsage, args, env, std, true, false)
 	if !ok {
 		return code
+	}
+	// What the configuration gives here — the spool, its fallback, the
+	// sinks — as comments, so that the output stays a configuration file.
+	eff, err := watch.Describe(l.cfg, env)
+	if err != nil {
+		return fail(std.err, fmt.Errorf("check-config: %w", err))
+	}
+	if err := eff.WriteComments(std.out); err != nil {
+		return fail(std.err, err)
 	}
 	if err := l.cfg.WriteTOML(std.out); err != nil {
 		return fail(std.err, err)
