@@ -110,8 +110,14 @@ type Process struct {
 	ForwardSignals []string `toml:"forward_signals"`
 	ProcessGroup   bool     `toml:"process_group"`
 	Subreaper      bool     `toml:"subreaper"`
-	// PassSecrets keeps prodwrap's secret variables (SENTRY_DSN, ...) in the
-	// child's environment, for children that use them themselves.
+	// ScrubEnv lists variables removed from the child's environment besides
+	// prodwrap's own secrets (PRODWRAP_*, always removed): ["SENTRY_DSN"]
+	// for a child that must not report to Sentry itself. Empty by default:
+	// the child keeps SENTRY_DSN, SENTRY_ENVIRONMENT and SENTRY_RELEASE.
+	ScrubEnv []string `toml:"scrub_env"`
+	// PassSecrets is deprecated (a warning says so): it keeps even
+	// prodwrap's own secrets in the child's environment. Library mode
+	// (selfwrap) sets it, as the program's environment is its own.
 	PassSecrets bool `toml:"pass_secrets"`
 	// Restart is never (run once), on-failure or always.
 	Restart string `toml:"restart"`
@@ -142,6 +148,16 @@ type File struct {
 
 // Sentry is the Sentry sink.
 type Sentry struct {
+	// Fingerprint is "" or "sentry" (Sentry groups the event by its stack,
+	// as it groups sentry-go's), or "prodwrap" (the report's fingerprint).
+	Fingerprint string `toml:"fingerprint"`
+	// Tags are added to every event, "key=value,key=value" (in the file
+	// also a table of strings); the program's own tags win a clash.
+	Tags string `toml:"tags"`
+	// WebURL is the organization's issues URL
+	// (https://ORG.sentry.io/issues/): Slack messages link the event there.
+	WebURL string `toml:"web_url"`
+
 	DSN         Secret `toml:"dsn"`
 	DSNFile     string `toml:"dsn_file"`
 	Environment string `toml:"environment"`
@@ -232,6 +248,7 @@ func Default() *Config {
 		},
 		Process: Process{
 			ForwardSignals:  DefaultSignals(),
+			ScrubEnv:        []string{},
 			Restart:         "never",
 			RestartDelay:    Duration(time.Second),
 			RestartMaxDelay: Duration(time.Minute),

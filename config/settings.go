@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prodwrap/prodwrap/notify"
 )
 
 // kind is what a setting holds, and so how each source writes it.
@@ -23,6 +25,8 @@ const (
 	kindSize                 // a byte count within [min, max]: 65536 or "64KiB"
 	kindDuration             // a Go duration within [min, max]: "10s"
 	kindSignals              // a list of forwardable signals
+	kindList                 // a list of environment variable names
+	kindTags                 // "key=value,key=value" (in TOML also a table of strings)
 )
 
 // setting is one scalar setting: its names in every source, what it holds
@@ -91,7 +95,9 @@ var settings = []setting{
 		kind: kindBool, ptr: func(c *Config) any { return &c.Process.ProcessGroup }},
 	{key: "process.subreaper", env: "PRODWRAP_SUBREAPER", flag: "subreaper", usage: "become a child subreaper and reap orphaned descendants",
 		kind: kindBool, ptr: func(c *Config) any { return &c.Process.Subreaper }},
-	{key: "process.pass_secrets", env: "PRODWRAP_PASS_SECRETS", flag: "pass-secrets", usage: "keep SENTRY_DSN and prodwrap's secret variables in the child's environment",
+	{key: "process.scrub_env", env: "PRODWRAP_SCRUB_ENV", flag: "scrub-env", usage: "comma-separated `variables` removed from the child's environment (e.g. SENTRY_DSN); prodwrap's own secrets always are",
+		kind: kindList, ptr: func(c *Config) any { return &c.Process.ScrubEnv }},
+	{key: "process.pass_secrets", env: "PRODWRAP_PASS_SECRETS", flag: "pass-secrets", usage: "deprecated: keep even prodwrap's own secret variables in the child's environment (SENTRY_* stay there anyway)",
 		kind: kindBool, ptr: func(c *Config) any { return &c.Process.PassSecrets }},
 	{key: "process.restart", env: "PRODWRAP_RESTART", flag: "restart", usage: "restart `policy`: never, on-failure or always",
 		enum: []string{"never", "on-failure", "always"}, noun: "restart policy", ptr: func(c *Config) any { return &c.Process.Restart }},
@@ -117,6 +123,12 @@ var settings = []setting{
 	{key: "sentry.dsn", env: "SENTRY_DSN", kind: kindSecret, ptr: func(c *Config) any { return &c.Sentry.DSN }},
 	{key: "sentry.dsn_file", env: "PRODWRAP_SENTRY_DSN_FILE", flag: "sentry-dsn-file", usage: "`file` holding the Sentry DSN",
 		ptr: func(c *Config) any { return &c.Sentry.DSNFile }},
+	{key: "sentry.fingerprint", env: "PRODWRAP_SENTRY_FINGERPRINT", usage: "grouping: \"\" or sentry (Sentry's, by the stack), prodwrap (the report's fingerprint)",
+		enum: []string{"", "sentry", "prodwrap"}, noun: "fingerprint", ptr: func(c *Config) any { return &c.Sentry.Fingerprint }},
+	{key: "sentry.tags", env: "PRODWRAP_TAGS", flag: "tags", usage: "`tags` added to every Sentry event: key=value,key=value",
+		kind: kindTags, ptr: func(c *Config) any { return &c.Sentry.Tags }},
+	{key: "sentry.web_url", env: "PRODWRAP_SENTRY_WEB_URL", usage: "the organization's issues URL (https://ORG.sentry.io/issues/): Slack links the event there",
+		ptr: func(c *Config) any { return &c.Sentry.WebURL }},
 	{key: "sentry.environment", env: "SENTRY_ENVIRONMENT", ptr: func(c *Config) any { return &c.Sentry.Environment }},
 	{key: "sentry.release", env: "SENTRY_RELEASE", ptr: func(c *Config) any { return &c.Sentry.Release }},
 
@@ -206,6 +218,19 @@ func (s *setting) parseText(v string) (any, error) {
 		return ParseSize(v)
 	case kindDuration:
 		return parseDuration(v)
+	case kindTags:
+		if _, err := notify.ParseTags(v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	case kindList:
+		out := []string{}
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				out = append(out, name)
+			}
+		}
+		return out, nil
 	case kindSignals:
 		out := []string{}
 		if v == "none" {
@@ -250,6 +275,48 @@ func (s *setting) parseTOML(v any) (any, error) {
 			return parseDuration(d)
 		}
 		return nil, wrongType(v, `a duration string such as "10s"`)
+	case kindTags:
+		switch x := v.(type) {
+		case string:
+			if _, err := notify.ParseTags(x); err != nil {
+				return nil, err
+			}
+			return x, nil
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			items := make([]string, 0, len(keys))
+			for _, k := range keys {
+				val, ok := x[k].(string)
+				if !ok {
+					return nil, wrongType(x[k], "a string (a tag's value)")
+				}
+				items = append(items, k+"="+val)
+			}
+			text := strings.Join(items, ",")
+			if _, err := notify.ParseTags(text); err != nil {
+				return nil, err
+			}
+			return text, nil
+		}
+		return nil, wrongType(v, `a string "key=value,key=value" or a table of strings`)
+	case kindList:
+		list, ok := v.([]any)
+		if !ok {
+			return nil, wrongType(v, `an array of variable names such as ["SENTRY_DSN"]`)
+		}
+		out := make([]string, 0, len(list))
+		for _, e := range list {
+			name, ok := e.(string)
+			if !ok {
+				return nil, wrongType(e, `an array of variable names such as ["SENTRY_DSN"]`)
+			}
+			out = append(out, name)
+		}
+		return out, nil
 	case kindSignals:
 		list, ok := v.([]any)
 		if !ok {
@@ -324,6 +391,10 @@ func (s *setting) store(c *Config, v any) {
 func (s *setting) check(c *Config) error {
 	switch p := s.ptr(c).(type) {
 	case *string:
+		if s.kind == kindTags {
+			_, err := notify.ParseTags(*p)
+			return err
+		}
 		if s.enum != nil && !slices.Contains(s.enum, *p) {
 			return fmt.Errorf("invalid %s %q: want %s", s.noun, *p, orList(s.enum))
 		}
@@ -335,6 +406,12 @@ func (s *setting) check(c *Config) error {
 		return s.inRange(int64(*p))
 	case *[]string:
 		for _, name := range *p {
+			if s.kind == kindList {
+				if name == "" || strings.ContainsAny(name, "= \t\n\x00") {
+					return fmt.Errorf("invalid variable name %q: want a name such as SENTRY_DSN", name)
+				}
+				continue
+			}
 			if _, err := ParseForwardSignal(name); err != nil {
 				return err
 			}

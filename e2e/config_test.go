@@ -9,27 +9,32 @@ import (
 	"testing"
 )
 
-// TestChildEnvironmentIsScrubbed: the child does not see prodwrap's
-// secrets unless pass_secrets says so.
+// TestChildEnvironmentIsScrubbed: the child keeps the service's own
+// SENTRY_DSN (prodwrap never switches off its SDK) and never sees
+// prodwrap's own secrets; scrub_env removes what it lists.
 func TestChildEnvironmentIsScrubbed(t *testing.T) {
 	const dsn = "https://abcdef0123@sentry.example.com/42"
-	env := []string{"SENTRY_DSN=" + dsn, "PRODWRAP_WEBHOOK_URL=http://127.0.0.1:1/secret-hook", "PRODWRAP_DEADLINE=100ms", "KEEP_ME=1"}
+	env := []string{"SENTRY_DSN=" + dsn, "SENTRY_RELEASE=r1", "PRODWRAP_WEBHOOK_URL=http://127.0.0.1:1/secret-hook", "PRODWRAP_DEADLINE=100ms", "KEEP_ME=1"}
+	seen := func(stdout []byte) map[string]bool {
+		m := map[string]bool{}
+		sc := bufio.NewScanner(strings.NewReader(string(stdout)))
+		for sc.Scan() {
+			k, _, _ := strings.Cut(sc.Text(), "=")
+			m[k] = true
+		}
+		return m
+	}
 	r := prodwrap(t, nil, env, "--", "/usr/bin/env")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(string(r.stdout)))
-	for sc.Scan() {
-		k, _, _ := strings.Cut(sc.Text(), "=")
-		seen[k] = true
+	s := seen(r.stdout)
+	if !strings.Contains(string(r.stdout), "SENTRY_DSN="+dsn) || !s["SENTRY_RELEASE"] || s["PRODWRAP_WEBHOOK_URL"] || !s["KEEP_ME"] {
+		t.Errorf("child saw SENTRY_DSN %v, SENTRY_RELEASE %v, PRODWRAP_WEBHOOK_URL %v, KEEP_ME %v", s["SENTRY_DSN"], s["SENTRY_RELEASE"], s["PRODWRAP_WEBHOOK_URL"], s["KEEP_ME"])
 	}
-	if seen["SENTRY_DSN"] || seen["PRODWRAP_WEBHOOK_URL"] || !seen["KEEP_ME"] {
-		t.Errorf("child saw SENTRY_DSN %v, PRODWRAP_WEBHOOK_URL %v, KEEP_ME %v", seen["SENTRY_DSN"], seen["PRODWRAP_WEBHOOK_URL"], seen["KEEP_ME"])
-	}
-	r = prodwrap(t, nil, append(env, "PRODWRAP_PASS_SECRETS=true"), "--", "/usr/bin/env")
-	if !strings.Contains(string(r.stdout), "SENTRY_DSN="+dsn) {
-		t.Errorf("with pass_secrets the child lacks SENTRY_DSN")
+	r = prodwrap(t, nil, append(env, "PRODWRAP_SCRUB_ENV=SENTRY_DSN,KEEP_ME"), "--", "/usr/bin/env")
+	if s := seen(r.stdout); s["SENTRY_DSN"] || s["KEEP_ME"] || !s["SENTRY_RELEASE"] || s["PRODWRAP_WEBHOOK_URL"] {
+		t.Errorf("with scrub_env the child saw SENTRY_DSN %v, KEEP_ME %v, SENTRY_RELEASE %v", s["SENTRY_DSN"], s["KEEP_ME"], s["SENTRY_RELEASE"])
 	}
 }
 

@@ -162,10 +162,10 @@ func TestSelfwrapCrashesReachFileAndSentry(t *testing.T) {
 		status  int
 		excType string
 	}{
-		{"nil-deref", "panic", "runtime error: invalid memory address or nil pointer dereference", "main.(*Server).handle", 2, "panic"},
+		{"nil-deref", "panic", "runtime error: invalid memory address or nil pointer dereference", "main.(*Server).handle", 2, "runtime.Error"},
 		{"errgroup-panic", "panic", "worker failed", "main.errgroupPanic.func1", 2, "panic"},
-		{"concurrent-map-writes", "fatal_error", "concurrent map writes", "main.concurrentMapWrites.func1", 2, "fatal error"},
-		{"deadlock", "deadlock", "all goroutines are asleep - deadlock!", "main.deadlock", 2, "fatal error"},
+		{"concurrent-map-writes", "fatal_error", "concurrent map writes", "main.concurrentMapWrites.func1", 2, "fatal_error"},
+		{"deadlock", "deadlock", "all goroutines are asleep - deadlock!", "main.deadlock", 2, "deadlock"},
 		{"sigterm", "killed", "killed by SIGTERM", "", 143, "killed"},
 	}
 	events := 0

@@ -28,10 +28,10 @@ func TestCrashesReachSentry(t *testing.T) {
 	tests := []struct {
 		mode, excType, value string
 	}{
-		{"nil-deref", "panic", "runtime error: invalid memory address or nil pointer dereference"},
+		{"nil-deref", "runtime.Error", "runtime error: invalid memory address or nil pointer dereference"},
 		{"errgroup-panic", "panic", "worker failed"},
-		{"concurrent-map-writes", "fatal error", "concurrent map writes"},
-		{"deadlock", "fatal error", "all goroutines are asleep - deadlock!"},
+		{"concurrent-map-writes", "fatal_error", "concurrent map writes"},
+		{"deadlock", "deadlock", "all goroutines are asleep - deadlock!"},
 		{"cgo-segv", "SIGSEGV", "segmentation violation"},
 		{"sigkill-self", "killed", "killed by SIGKILL"},
 	}

@@ -29,7 +29,8 @@ func crashReport() *report.Report {
 	r := testReport("5b8f2d9e-1c3a-4e7b-9f00-0a1b2c3d4e5f")
 	r.Release = "example.com/api@v1.2.3"
 	r.Environment = "production"
-	r.Build = report.Build{GoVersion: "go1.26.8", MainModule: "example.com/api", Version: "v1.2.3"}
+	r.Build = report.Build{GoVersion: "go1.26.8", MainModule: "example.com/api", Version: "v1.2.3", Package: "example.com/api",
+		Modules: map[string]string{"example.com/api": "v1.2.3", "golang.org/x/sync": "v0.24.0"}}
 	r.Exit = report.Exit{Code: 2, UptimeMS: 5123}
 	r.Command = report.Command{Path: "/srv/api", Args: []string{"--port", "8080"}, PID: 4242}
 	r.LogTail = []string{`{"time":"2026-11-24T09:59:59Z","level":"INFO","msg":"handling order","order":2}`}
@@ -76,6 +77,147 @@ func checkGolden(t *testing.T, name string, v any) {
 
 func TestSentryEventGolden(t *testing.T) {
 	checkGolden(t, "sentry-event.golden.json", notify.NewSentryEvent(crashReport()))
+}
+
+// TestSentryEventFollowsSentryGo: the parts of the event that sentry-go's
+// own rules decide, for a program with a subpackage built without
+// -trimpath and with it.
+func TestSentryEventFollowsSentryGo(t *testing.T) {
+	r := crashReport()
+	r.Build.Package = "example.com/api/cmd/api"
+	r.Build.VCSRevision = "0123456789abcdef0123456789abcdef01234567"
+	r.Crash.Goroutine.Frames = []parse.Frame{
+		{Function: "panic", File: "/usr/local/go/src/runtime/panic.go", Line: 783},
+		{Function: "example.com/api/store.(*DB).Get", Package: "example.com/api/store", File: "/home/u/api/store/db.go", Line: 17, InApp: true},
+		{Function: "main.main.func1", Package: "main", File: "/home/u/api/cmd/api/main.go", Line: 9, InApp: true},
+		{Function: "main.main", Package: "main", File: "/home/u/api/cmd/api/main.go", Line: 12, InApp: true},
+		{Function: "runtime.main", Package: "runtime", File: "/usr/local/go/src/runtime/proc.go", Line: 285},
+	}
+	ev := notify.NewSentryEvent(r)
+	type frame struct {
+		Function, Module, Filename, AbsPath string
+		Lineno                              int
+		InApp                               bool
+	}
+	var got []frame
+	for _, f := range ev.Exception[0].Stacktrace.Frames {
+		got = append(got, frame{f.Function, f.Module, f.Filename, f.AbsPath, f.Lineno, f.InApp})
+	}
+	want := []frame{
+		{"main", "main", "cmd/api/main.go", "/home/u/api/cmd/api/main.go", 12, true},
+		{"func1", "main", "cmd/api/main.go", "/home/u/api/cmd/api/main.go", 9, true},
+		{"(*DB).Get", "example.com/api/store", "store/db.go", "/home/u/api/store/db.go", 17, true},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("exception frames mismatch (-want +got):\n%s", diff)
+	}
+	if len(ev.Threads[0].Stacktrace.Frames) != 5 {
+		t.Errorf("the thread keeps every frame, the runtime's too: %+v", ev.Threads[0].Stacktrace.Frames)
+	}
+	if ev.Release != r.Build.VCSRevision || len(ev.Fingerprint) != 0 || ev.Exception[0].Type != "runtime.Error" {
+		t.Errorf("release %q, fingerprint %q, type %q", ev.Release, ev.Fingerprint, ev.Exception[0].Type)
+	}
+	if ev.Modules["golang.org/x/sync"] != "v0.24.0" || ev.Sdk.Name != "prodwrap" || ev.Sdk.Packages[0].Name != "sentry-go" {
+		t.Errorf("modules %v sdk %+v", ev.Modules, ev.Sdk)
+	}
+	// -trimpath: the file is the filename, as sentry-go sends it.
+	for i := range r.Crash.Goroutine.Frames {
+		f := &r.Crash.Goroutine.Frames[i]
+		f.File = strings.Replace(strings.Replace(f.File, "/home/u/api/", "example.com/api/", 1), "/usr/local/go/src/", "", 1)
+	}
+	ev = notify.NewSentryEvent(r)
+	if f := ev.Exception[0].Stacktrace.Frames[2]; f.Filename != "example.com/api/store/db.go" || f.AbsPath != "" || !f.InApp {
+		t.Errorf("-trimpath frame %+v", f)
+	}
+}
+
+func TestSentryReleaseIsSentryGos(t *testing.T) {
+	r := crashReport()
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if got := notify.SentryRelease(r, getenv); got != r.Release {
+		t.Errorf("no VCS, no CI: %q, want the report's %q", got, r.Release)
+	}
+	r.Build.VCSRevision = "abc123"
+	if got := notify.SentryRelease(r, getenv); got != "abc123" {
+		t.Errorf("VCS revision: %q", got)
+	}
+	env["GITHUB_SHA"] = "ci-sha"
+	if got := notify.SentryRelease(r, getenv); got != "ci-sha" {
+		t.Errorf("CI variable: %q", got)
+	}
+	env["SENTRY_RELEASE"] = "rel-1"
+	if got := notify.SentryRelease(r, getenv); got != "rel-1" {
+		t.Errorf("SENTRY_RELEASE: %q", got)
+	}
+}
+
+func TestExceptionType(t *testing.T) {
+	for _, tt := range []struct {
+		kind     parse.Kind
+		msg, typ string
+	}{
+		{parse.KindPanic, "runtime error: index out of range [5] with length 3", "runtime.Error"},
+		{parse.KindPanic, "main.Crash{Code:1}", "main.Crash"},
+		{parse.KindPanic, "(main.T) 0xc000012345", "main.T"},
+		{parse.KindPanic, `main.Name("x")`, "main.Name"},
+		{parse.KindPanic, "worker failed", "panic"},
+		{parse.KindPanic, "boom: a.b failed", "panic"},
+		{parse.KindFatalError, "concurrent map writes", "fatal_error"},
+		{parse.KindDeadlock, "all goroutines are asleep - deadlock!", "deadlock"},
+	} {
+		if got := notify.ExceptionType(&parse.Crash{Kind: tt.kind, Message: tt.msg}); got != tt.typ {
+			t.Errorf("ExceptionType(%s %q) = %q, want %q", tt.kind, tt.msg, got, tt.typ)
+		}
+	}
+}
+
+func TestSentryFingerprintIsOptIn(t *testing.T) {
+	srv, got := recorder(t, "")
+	r := crashReport()
+	for _, fp := range []string{"", notify.FingerprintProdwrap} {
+		s, err := notify.NewSentry(notify.SentryOptions{DSN: strings.Replace(srv.URL, "http://", "http://k@", 1) + "/1", Fingerprint: fp,
+			Tags: map[string]string{"region": "eu", "kind": "not the kind"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Notify(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		req := <-got
+		items, err := testreceiver.ParseEnvelope(req.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev struct {
+			Fingerprint []string          `json:"fingerprint"`
+			Tags        map[string]string `json:"tags"`
+		}
+		if err := json.Unmarshal(items[0].Payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string][]string{"": nil, notify.FingerprintProdwrap: r.Fingerprint}[fp]; !cmp.Equal(ev.Fingerprint, want) {
+			t.Errorf("fingerprint option %q: sent %q, want %q", fp, ev.Fingerprint, want)
+		}
+		if ev.Tags["region"] != "eu" || ev.Tags["kind"] != "panic" {
+			t.Errorf("tags %v", ev.Tags)
+		}
+		if len(items) != 2 || items[1].Header["filename"] != "crash.txt" {
+			t.Errorf("items %+v", items)
+		}
+	}
+}
+
+func TestParseTags(t *testing.T) {
+	got, err := notify.ParseTags(" team=payments, region = eu ,,")
+	if err != nil || !cmp.Equal(got, map[string]string{"team": "payments", "region": "eu"}) {
+		t.Errorf("ParseTags = %v, %v", got, err)
+	}
+	for _, bad := range []string{"team", "=x", "a=b,c"} {
+		if _, err := notify.ParseTags(bad); err == nil {
+			t.Errorf("ParseTags(%q) accepted", bad)
+		}
+	}
 }
 
 func TestSentryEventCarriesTheProgramsTags(t *testing.T) {
@@ -133,7 +275,7 @@ func TestSentryReceiverGetsTheEvent(t *testing.T) {
 		t.Fatalf("no event item in %q", envs[0])
 	}
 	exc := values(ev["exception"])[0].(map[string]any)
-	if exc["type"] != "panic" || exc["value"] != "runtime error: invalid memory address or nil pointer dereference" {
+	if exc["type"] != "runtime.Error" || exc["value"] != "runtime error: invalid memory address or nil pointer dereference" {
 		t.Errorf("exception %v: %v", exc["type"], exc["value"])
 	}
 	if m := exc["mechanism"].(map[string]any); m["type"] != "prodwrap" || m["handled"] != false {

@@ -1,17 +1,19 @@
 package notify
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/slack-go/slack"
+
+	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
 )
 
@@ -20,7 +22,8 @@ const (
 	slackMaxText   = 3000 // characters of a section's text
 	slackMaxHeader = 150  // characters of a header
 	slackMaxBlocks = 50
-	slackFrames    = 12 // frames of the crashing goroutine shown
+	slackFrames    = 8 // in-app frames of the crashing goroutine shown
+	slackLogLines  = 5 // last log lines shown
 )
 
 // SlackOptions configure the Slack sink: an incoming webhook, or a bot
@@ -32,6 +35,10 @@ type SlackOptions struct {
 	Token, Channel string
 	// APIURL replaces https://slack.com/api/ (tests).
 	APIURL string
+	// SentryWebURL is the Sentry organization's issues URL
+	// (https://ORG.sentry.io/issues/); when set, the message links the
+	// report's Sentry event there. "" names the event id only.
+	SentryWebURL string
 	// Client is the HTTP client; nil means one with a 10 s timeout. The
 	// sink uses a copy that never follows a redirect.
 	Client *http.Client
@@ -40,42 +47,18 @@ type SlackOptions struct {
 	Flood *Flood
 }
 
-// Slack posts a Block Kit message per report, to an incoming webhook or
-// with the Web API's chat.postMessage. It speaks both itself rather than
-// through slack-go: two posts and three block types did not justify
-// linking the library and its initialisation, paid at every start of
-// every wrapped service (~0.1 ms beside net/http); the tests talk to
-// slack-go's own slacktest server.
+// Slack posts a Block Kit message per report, to an incoming webhook
+// (slack.PostWebhookCustomHTTPContext) or with the Web API's
+// chat.postMessage (slack.Client.PostMessageContext), both through
+// prodwrap's HTTP client, which never follows a redirect. slack-go's
+// errors are returned as notify's: a rate limit (*slack.RateLimitedError)
+// as an *HTTPError 429 with its RetryAfter, an HTTP status as an
+// *HTTPError, an error that no retry fixes (a revoked token) as permanent.
 type Slack struct {
 	opts   SlackOptions
 	client *http.Client
+	api    *slack.Client // nil for a webhook
 }
-
-// SlackBlock is a Block Kit block: a header (Text), a section (Text or
-// Fields) or a context line (Elements).
-type SlackBlock struct {
-	Type     string       `json:"type"`
-	Text     *SlackText   `json:"text,omitempty"`
-	Fields   []*SlackText `json:"fields,omitempty"`
-	Elements []*SlackText `json:"elements,omitempty"`
-}
-
-// SlackText is a Block Kit text object, plain_text or mrkdwn.
-type SlackText struct {
-	Type  string `json:"type"`
-	Text  string `json:"text"`
-	Emoji bool   `json:"emoji,omitempty"`
-}
-
-func slackPlain(s string, n int) *SlackText {
-	return &SlackText{Type: "plain_text", Text: cut(s, n), Emoji: true}
-}
-
-func slackMarkdown(s string) *SlackText {
-	return &SlackText{Type: "mrkdwn", Text: cut(s, slackMaxText)}
-}
-
-func slackSection(text *SlackText) SlackBlock { return SlackBlock{Type: "section", Text: text} }
 
 var _ Sink = (*Slack)(nil)
 
@@ -94,7 +77,18 @@ func NewSlack(opts SlackOptions) (*Slack, error) {
 		}
 	}
 	c := httpClient(opts.Client)
-	return &Slack{opts: opts, client: c}, nil
+	s := &Slack{opts: opts, client: c}
+	if hasToken {
+		api := opts.APIURL
+		if api == "" {
+			api = slack.APIURL
+		}
+		if !strings.HasSuffix(api, "/") {
+			api += "/"
+		}
+		s.api = slack.New(opts.Token, slack.OptionHTTPClient(c), slack.OptionAPIURL(api))
+	}
+	return s, nil
 }
 
 func (s *Slack) endpoint() string {
@@ -118,7 +112,7 @@ func (s *Slack) Notify(ctx context.Context, r *report.Report) error {
 			return floodErr
 		}
 	}
-	text, blocks := SlackMessage(r, ReceiptsFrom(ctx)["sentry"])
+	text, blocks := SlackMessage(r, SlackLink{EventID: ReceiptsFrom(ctx)["sentry"], WebURL: s.opts.SentryWebURL})
 	if err := s.post(ctx, text, blocks); err != nil {
 		if floodErr != nil {
 			return fmt.Errorf("%w (and flood control: %v)", err, floodErr)
@@ -151,66 +145,108 @@ func (s *Slack) postSummary(ctx context.Context, service, host string, count int
 }
 
 // post sends a message: to the webhook, or with chat.postMessage.
-func (s *Slack) post(ctx context.Context, text string, blocks []SlackBlock) error {
-	blocksJSON, err := json.Marshal(blocks)
-	if err != nil {
-		return fmt.Errorf("slack: encode blocks: %w: %w", err, ErrPermanent)
-	}
-	if s.opts.Token == "" {
-		body, _ := json.Marshal(struct {
-			Text   string          `json:"text"`
-			Blocks json.RawMessage `json:"blocks"`
-		}{text, blocksJSON})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.WebhookURL, bytes.NewReader(body))
-		if err != nil {
-			return fmt.Errorf("slack: build request: %w", ErrPermanent)
+func (s *Slack) post(ctx context.Context, text string, blocks []slack.Block) error {
+	var err error
+	secrets := []string{s.opts.WebhookURL, s.opts.Token}
+	if u, perr := url.Parse(s.opts.WebhookURL); perr == nil && s.opts.WebhookURL != "" {
+		secrets = append(secrets, u.Path, u.Host+u.Path)
+		for _, seg := range strings.Split(u.Path, "/") {
+			if len(seg) >= 6 {
+				secrets = append(secrets, seg)
+			}
 		}
-		req.Header.Set("Content-Type", "application/json")
-		return do(s.client, req, "slack")
 	}
-	api := s.opts.APIURL
-	if api == "" {
-		api = "https://slack.com/api/"
+	if s.api == nil {
+		msg := &slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
+		err = slack.PostWebhookCustomHTTPContext(ctx, s.opts.WebhookURL, s.client, msg)
+	} else {
+		_, _, err = s.api.PostMessageContext(ctx, s.opts.Channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	}
-	form := url.Values{"channel": {s.opts.Channel}, "text": {text}, "blocks": {string(blocksJSON)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"chat.postMessage", strings.NewReader(form.Encode()))
-	if err != nil {
-		return fmt.Errorf("slack: build request: %w", ErrPermanent)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+s.opts.Token)
-	answer, err := send(s.client, req, "slack")
-	if err != nil {
-		return err
-	}
-	return slackAnswer(answer)
-}
-
-// slackAnswer reads the Web API's answer, {"ok":false,"error":"..."} on
-// failure: errors that no retry fixes are permanent.
-func slackAnswer(body []byte) error {
-	var a struct {
-		OK    bool   `json:"ok"`
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(body, &a); err != nil {
-		return fmt.Errorf("slack: unreadable answer: %w", err)
-	}
-	if a.OK {
+	if err == nil {
 		return nil
 	}
-	switch a.Error {
-	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "channel_not_found",
-		"not_in_channel", "is_archived", "missing_scope", "invalid_blocks", "msg_too_long", "no_permission":
-		return fmt.Errorf("slack: %s: %w", a.Error, ErrPermanent)
+	return slackError(err, secrets)
+}
+
+// slackPermanent are the Web API's errors that no retry fixes.
+var slackPermanent = []string{"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "channel_not_found",
+	"not_in_channel", "is_archived", "missing_scope", "invalid_blocks", "msg_too_long", "no_permission", "invalid_payload",
+	"no_service", "no_service_id", "no_team", "team_disabled", "action_prohibited", "posting_to_general_channel_denied", "no_text", "too_many_attachments"}
+
+// slackError maps slack-go's errors to notify's, with the sink's
+// secrets (the webhook URL, the token) masked in their text.
+func slackError(err error, secrets []string) error {
+	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+		return &HTTPError{Sink: "slack", Status: http.StatusTooManyRequests, RetryAfter: rl.RetryAfter}
 	}
-	return fmt.Errorf("slack: %s", a.Error)
+	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		return &HTTPError{Sink: "slack", Status: sc.Code}
+	}
+	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		if slices.Contains(slackPermanent, se.Err) {
+			return fmt.Errorf("slack: %s: %w", se.Err, ErrPermanent)
+		}
+		return fmt.Errorf("slack: %s", se.Err)
+	}
+	if _, ok := errors.AsType[*url.Error](err); ok {
+		return maskError(scrubURLError("slack", err), secrets)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("slack: %w", err)
+	}
+	return maskError(fmt.Errorf("slack: %w", err), secrets)
+}
+
+// SlackLink is how a message names the report's Sentry event.
+type SlackLink struct {
+	// EventID is the event's id, "" when Sentry did not take the report.
+	EventID string
+	// WebURL is the organization's issues URL; "" shows the id alone.
+	WebURL string
+}
+
+// URL is the link to the event: WebURL searched for the event's id.
+func (l SlackLink) URL() string {
+	if l.EventID == "" || l.WebURL == "" {
+		return ""
+	}
+	u, err := url.Parse(l.WebURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return ""
+	}
+	q := u.Query()
+	q.Set("query", l.EventID)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func slackPlain(s string, n int) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, cut(s, n), true, false)
+}
+
+func slackMarkdown(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, cut(s, slackMaxText), false, false)
+}
+
+func slackSection(text *slack.TextBlockObject) slack.Block {
+	return slack.NewSectionBlock(text, nil, nil)
+}
+
+// codeBlock is lines in a mrkdwn code block, under title, within a
+// section's limit.
+func codeBlock(title string, lines []string) *slack.TextBlockObject {
+	body := strings.ReplaceAll(strings.Join(lines, "\n"), "```", "`\u200b``")
+	room := slackMaxText - len(title) - len("\n``````")
+	return slackMarkdown(title + "\n```" + cut(escape(body), room) + "```")
 }
 
 // SlackMessage builds the message of a report: a plain-text fallback and
-// Block Kit blocks (header, fields, culprit, the crashing goroutine's top
-// frames in a code block, a context line), within Slack's limits.
-func SlackMessage(r *report.Report, sentryEventID string) (string, []SlackBlock) {
+// Block Kit blocks — the title (service and host), the kind and message,
+// the environment, release, exit, restarts and time, the culprit
+// file:line, the crashing goroutine's top in-app frames, the last log
+// lines, and a context line with the report id, the goroutine count and the
+// Sentry event (a link when its web URL is known) — within Slack's limits.
+func SlackMessage(r *report.Report, link SlackLink) (string, []slack.Block) {
 	c := r.Crash
 	title := fmt.Sprintf("%s crashed on %s", orUnknown(r.Service), orUnknown(r.Host.Hostname))
 	if g := r.GaveUp; g != nil {
@@ -222,40 +258,61 @@ func SlackMessage(r *report.Report, sentryEventID string) (string, []SlackBlock)
 	if r.Exit.Signal != nil {
 		exit += " (" + *r.Exit.Signal + ")"
 	}
-	blocks := []SlackBlock{
-		{Type: "header", Text: slackPlain(":rotating_light: "+title, slackMaxHeader)},
+	fields := []*slack.TextBlockObject{
+		md("*Service*\n" + escape(orUnknown(r.Service))),
+		md("*Environment*\n" + escape(orUnknown(r.Environment))),
+		md("*Host*\n" + escape(orUnknown(r.Host.Hostname))),
+		md("*Release*\n" + escape(orUnknown(r.Release))),
+		md("*Exit*\n" + exit),
+		md("*Time*\n" + r.Time.UTC().Format(time.RFC3339)),
+	}
+	if r.Restart > 0 {
+		fields = append(fields, md(fmt.Sprintf("*Restarts*\n%d", r.Restart)))
+	}
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slackPlain(":rotating_light: "+title, slackMaxHeader)),
 		slackSection(md("*" + string(c.Kind) + "*: " + escape(c.Message))),
-		{Type: "section", Fields: []*SlackText{
-			md("*Kind*\n" + string(c.Kind)),
-			md("*Exit*\n" + exit),
-			md("*Release*\n" + escape(orUnknown(r.Release))),
-			md("*Time*\n" + r.Time.UTC().Format(time.RFC3339)),
-		}},
+		slack.NewSectionBlock(nil, fields, nil),
 	}
 	if c.Culprit != nil {
-		blocks = append(blocks, slackSection(md(fmt.Sprintf("*Culprit* `%s:%d`\n`%s`", c.Culprit.File, c.Culprit.Line, c.Culprit.Function))))
+		blocks = append(blocks, slackSection(md(fmt.Sprintf("*Culprit* `%s:%d`\n`%s`", escape(c.Culprit.File), c.Culprit.Line, escape(c.Culprit.Function)))))
 	}
 	if g := c.Goroutine; g != nil && len(g.Frames) > 0 {
-		var b strings.Builder
-		fmt.Fprintf(&b, "goroutine %d [%s]:\n", g.ID, g.State)
-		for i, f := range g.Frames {
+		frames := make([]parse.Frame, 0, len(g.Frames))
+		for _, f := range g.Frames {
+			if f.InApp {
+				frames = append(frames, f)
+			}
+		}
+		what := "in-app frames"
+		if len(frames) == 0 {
+			frames, what = g.Frames, "frames"
+		}
+		var lines []string
+		for i, f := range frames {
 			if i == slackFrames {
-				fmt.Fprintf(&b, "... %d more\n", len(g.Frames)-i)
+				lines = append(lines, fmt.Sprintf("... %d more", len(frames)-i))
 				break
 			}
-			fmt.Fprintf(&b, "%s\n    %s:%d\n", f.Function, f.File, f.Line)
+			lines = append(lines, f.Function, fmt.Sprintf("    %s:%d", f.File, f.Line))
 		}
-		code := cut(b.String(), slackMaxText-8)
-		blocks = append(blocks, slackSection(md("```"+code+"```")))
+		blocks = append(blocks, slackSection(codeBlock(fmt.Sprintf("*Top %s* of goroutine %d [%s]", what, g.ID, escape(g.State)), lines)))
 	}
-	ctx := fmt.Sprintf("report %s · %d goroutines", r.ID, c.Goroutines)
-	if sentryEventID != "" {
-		ctx += " · Sentry event " + sentryEventID
+	if n := len(r.LogTail); n > 0 {
+		blocks = append(blocks, slackSection(codeBlock("*Last log lines*", r.LogTail[max(0, n-slackLogLines):])))
+	}
+	ctx := fmt.Sprintf("report %s · %s", r.ID, goroutines(c.Goroutines))
+	if link.EventID != "" {
+		if u := link.URL(); u != "" {
+			ctx += fmt.Sprintf(" · <%s|Sentry event %s>", u, link.EventID)
+		} else {
+			ctx += " · Sentry event " + link.EventID
+		}
 	}
 	if r.Restart > 0 {
 		ctx += fmt.Sprintf(" · restart %d", r.Restart)
 	}
-	blocks = append(blocks, SlackBlock{Type: "context", Elements: []*SlackText{md(ctx)}})
+	blocks = append(blocks, slack.NewContextBlock("", md(ctx)))
 	if len(blocks) > slackMaxBlocks {
 		blocks = blocks[:slackMaxBlocks]
 	}
@@ -263,9 +320,9 @@ func SlackMessage(r *report.Report, sentryEventID string) (string, []SlackBlock)
 }
 
 // SlackSummary is the message that closes a flood window.
-func SlackSummary(service, host string, count int, window time.Duration, sample *report.Report) (string, []SlackBlock) {
+func SlackSummary(service, host string, count int, window time.Duration, sample *report.Report) (string, []slack.Block) {
 	text := fmt.Sprintf("%s crashed %d times in %s on %s (%s: %s)", orUnknown(service), count, window.Round(time.Second), orUnknown(host), sample.Crash.Kind, firstLine(sample.Crash.Message))
-	return text, []SlackBlock{slackSection(slackMarkdown(escape(text)))}
+	return text, []slack.Block{slackSection(slackMarkdown(escape(text)))}
 }
 
 // escape makes text safe inside Slack mrkdwn.

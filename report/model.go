@@ -84,6 +84,13 @@ type Build struct {
 	VCSRevision string `json:"vcs_revision"`
 	VCSTime     string `json:"vcs_time"`
 	VCSModified bool   `json:"vcs_modified"`
+	// Package is the main package's import path ("example.com/api/cmd/api"),
+	// "" when unknown.
+	Package string `json:"package,omitempty"`
+	// Modules maps every module of the binary (the main one included) to
+	// its version, a replacement written "v1 => path v2", as sentry-go's
+	// modules integration lists them; nil when unknown.
+	Modules map[string]string `json:"modules,omitempty"`
 }
 
 // Exit describes how the child ended.

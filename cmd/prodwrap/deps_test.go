@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -9,12 +10,14 @@ import (
 	"github.com/prodwrap/prodwrap/internal/zoo"
 )
 
-// Every package the binary links runs its initialisation at every start of
-// every wrapped service, before the child starts. These were measured and
-// left out on purpose (docs/benchmarks.md): sentry-go (~0.3 ms, and its
-// init's crypto/rand timer held off Go's deadlock detector in selfwrap
-// programs) and slack-go; the sinks speak both protocols themselves.
-func TestBinaryLinksNoSDK(t *testing.T) {
+// sdks are the clients the sinks are built on (design: "Where reports
+// go"): the Sentry event is sentry-go's, the Slack message slack-go's.
+var sdks = []string{"github.com/getsentry/sentry-go", "github.com/slack-go/slack"}
+
+// TestBinaryLinksTheSDKs: the product and library mode link sentry-go and
+// slack-go for their sinks, and `go version -m` of the built binary lists
+// both modules.
+func TestBinaryLinksTheSDKs(t *testing.T) {
 	for _, pkg := range []string{".", "../../selfwrap"} {
 		out, err := exec.Command(zoo.GoTool(), "list", "-deps", pkg).Output()
 		if err != nil {
@@ -22,12 +25,34 @@ func TestBinaryLinksNoSDK(t *testing.T) {
 		}
 		deps := strings.Fields(string(out))
 		if !slices.Contains(deps, "github.com/prodwrap/prodwrap/notify") {
-			t.Fatalf("go list -deps %s does not list notify; the check below would prove nothing:\n%s", pkg, out)
+			t.Fatalf("go list -deps %s does not list notify:\n%s", pkg, out)
 		}
-		for _, d := range deps {
-			if strings.HasPrefix(d, "github.com/getsentry/sentry-go") || strings.HasPrefix(d, "github.com/slack-go/slack") {
-				t.Errorf("%s links %s", pkg, d)
+		for _, sdk := range sdks {
+			if !slices.Contains(deps, sdk) {
+				t.Errorf("%s does not link %s", pkg, sdk)
 			}
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	bin := filepath.Join(t.TempDir(), "prodwrap")
+	if out, err := exec.Command(zoo.GoTool(), "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(zoo.GoTool(), "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	for _, sdk := range sdks {
+		found := false
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) >= 3 && f[0] == "dep" && f[1] == sdk {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("go version -m does not list the module %s:\n%s", sdk, out)
 		}
 	}
 }

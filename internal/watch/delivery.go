@@ -46,11 +46,29 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 		spoolDir = sp.Dir()
 	}
 	var sinks []notify.Sink
+	if cfg.SourceOf("process.pass_secrets") != config.FromDefault {
+		logger.Warn("process.pass_secrets is deprecated: the child keeps SENTRY_DSN, SENTRY_ENVIRONMENT and SENTRY_RELEASE anyway; list what it must not see in process.scrub_env")
+	}
 	if cfg.Sentry.DSN != "" {
+		tags, err := notify.ParseTags(cfg.Sentry.Tags)
+		if err != nil {
+			return nil, fmt.Errorf("sentry.tags: %w", err)
+		}
+		release := cfg.Sentry.Release
+		if release == "" {
+			release = cfg.Service.Release
+		}
+		fp := cfg.Sentry.Fingerprint
+		if fp == "sentry" {
+			fp = ""
+		}
 		s, err := notify.NewSentry(notify.SentryOptions{
 			DSN:         cfg.Sentry.DSN.Reveal(),
 			Environment: cfg.Sentry.Environment,
-			Release:     cfg.Sentry.Release,
+			Release:     release,
+			Getenv:      lookup(env),
+			Tags:        tags,
+			Fingerprint: fp,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sentry: %w", err)
@@ -59,11 +77,12 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 	}
 	if cfg.Slack.WebhookURL != "" || cfg.Slack.Token != "" {
 		s, err := notify.NewSlack(notify.SlackOptions{
-			WebhookURL: cfg.Slack.WebhookURL.Reveal(),
-			Token:      cfg.Slack.Token.Reveal(),
-			Channel:    cfg.Slack.Channel,
-			APIURL:     cfg.Slack.APIURL,
-			Flood:      flood(spoolDir, time.Duration(cfg.Delivery.FloodWindow)),
+			WebhookURL:   cfg.Slack.WebhookURL.Reveal(),
+			Token:        cfg.Slack.Token.Reveal(),
+			Channel:      cfg.Slack.Channel,
+			APIURL:       cfg.Slack.APIURL,
+			SentryWebURL: cfg.Sentry.WebURL,
+			Flood:        flood(spoolDir, time.Duration(cfg.Delivery.FloodWindow)),
 		})
 		if err != nil {
 			return nil, err

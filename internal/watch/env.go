@@ -3,6 +3,7 @@ package watch
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -10,18 +11,19 @@ import (
 	"github.com/prodwrap/prodwrap/config"
 )
 
-// secretEnv are the variables ChildEnv removes.
-var secretEnv = []string{"SENTRY_DSN", "PRODWRAP_WEBHOOK_URL", "PRODWRAP_SENTRY_DSN_FILE", "PRODWRAP_SLACK_WEBHOOK_URL", "PRODWRAP_SLACK_TOKEN"}
-
-// ChildEnv returns the child's environment: env without prodwrap's secret
-// variables (unless c.Process.PassSecrets), and with GOTRACEBACK set when
-// Capture.Gotraceback says so and env has none.
+// ChildEnv returns the child's environment: env without prodwrap's own
+// secrets (every PRODWRAP_* variable that holds a URL, a key, a token or
+// names a file of one; unless the deprecated c.Process.PassSecrets) and
+// without the variables c.Process.ScrubEnv lists, and with GOTRACEBACK set
+// when Capture.Gotraceback says so and env has none. SENTRY_DSN,
+// SENTRY_ENVIRONMENT and SENTRY_RELEASE stay: prodwrap never switches off
+// the service's own SDK (docs/sentry.md says how to avoid double reports).
 func ChildEnv(c *config.Config, env []string) []string {
 	out := make([]string, 0, len(env)+1)
 	hasTraceback := false
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if !c.Process.PassSecrets && isSecretEnv(k) {
+		if !c.Process.PassSecrets && isSecretEnv(k) || slices.Contains(c.Process.ScrubEnv, k) {
 			continue
 		}
 		if k == "GOTRACEBACK" {
@@ -35,13 +37,19 @@ func ChildEnv(c *config.Config, env []string) []string {
 	return out
 }
 
+// isSecretEnv reports whether k is one of prodwrap's own secrets: its
+// sinks' URLs and their files, tokens, keys, passwords.
 func isSecretEnv(k string) bool {
-	for _, s := range secretEnv {
-		if k == s {
+	rest, ok := strings.CutPrefix(k, "PRODWRAP_")
+	if !ok {
+		return false
+	}
+	for _, w := range []string{"URL", "DSN", "TOKEN", "SECRET", "PASSWORD", "KEY", "HEADER"} {
+		if strings.Contains(rest, w) {
 			return true
 		}
 	}
-	return strings.HasPrefix(k, "PRODWRAP_") && (strings.Contains(k, "TOKEN") || strings.Contains(k, "SECRET") || strings.Contains(k, "PASSWORD"))
+	return false
 }
 
 // DefaultSpoolDir returns the spool directory of docs/architecture.md: under systemd
