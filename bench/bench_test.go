@@ -332,8 +332,10 @@ func trickle(b *testing.B, dir string, argv []string) []time.Duration {
 
 // BenchmarkStartup: a trivial child (/bin/true), direct and under
 // prodwrap; beside them, in the same loop, the floor any Go supervisor pays
-// (testdata/gowrap: os/exec with the twelve forwarded signals registered),
-// supervise alone (testdata/supervised), and tini and dumb-init when they
+// (testdata/gowrap: os/exec with the twelve forwarded signals registered;
+// built with -tags clientgolang, the same linking
+// prometheus/client_golang as prodwrap does), supervise alone
+// (testdata/supervised), and tini and dumb-init when they
 // are installed (bench/run installs them). Medians of many starts.
 // Target (issue 18): prodwrap's added start-up ≤ 2× gowrap's.
 func BenchmarkStartup(b *testing.B) {
@@ -345,6 +347,7 @@ func BenchmarkStartup(b *testing.B) {
 	starters := []starter{
 		{"direct", []string{"/bin/true"}},
 		{"gowrap", []string{gowrap, "-signals", "/bin/true"}},
+		{"gowrap+client_golang", []string{buildFloor(b, "gowrap", "clientgolang"), "-signals", "/bin/true"}},
 		{"supervised", []string{buildFloor(b, "supervised"), "/bin/true"}},
 		{"prodwrap", []string{prodwrapBin(b), "--", "/bin/true"}},
 	}
