@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -276,5 +277,84 @@ func TestGivingUpClosesTheFloodWindow(t *testing.T) {
 	}
 	if err := sl.FlushSummaries(context.Background()); err != nil || len(loop.WebhookMessages()) != 3 {
 		t.Errorf("the other service's open window was summarized (%v)", err)
+	}
+}
+
+// TestSlackMessageReadsAtAGlance: through a Dispatcher that delivers to
+// Sentry first, the Slack message (slacktest's webhook) holds the
+// environment, the last log line, the kind once, the goroutine count
+// spelled right and a link to the Sentry event under web_url.
+func TestSlackMessageReadsAtAGlance(t *testing.T) {
+	sentrySrv, _ := recorder(t, `{"id":"x"}`)
+	sn, err := notify.NewSentry(notify.SentryOptions{DSN: strings.Replace(sentrySrv.URL, "http://", "http://k@", 1) + "/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testreceiver.StartSlack(t, nil)
+	sl, err := notify.NewSlack(notify.SlackOptions{WebhookURL: srv.WebhookURL(), SentryWebURL: "https://acme.sentry.io/issues/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := crashReport()
+	r.Crash.Goroutines = 1
+	r.LogTail = []string{"one", "two", "three", "four", "five", "six", "the last line"}
+	sp, _ := notify.OpenSpool(t.TempDir())
+	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{sn, sl}, Deadline: 10 * time.Second}
+	if out, err := d.Deliver(context.Background(), r); err != nil || !out.Complete() {
+		t.Fatalf("Deliver: %v %+v", err, out)
+	}
+	msgs := srv.WebhookMessages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(msgs[0].Blocks)
+	all := b.String()
+	link := "https://acme.sentry.io/issues/?query=" + sn.Receipt(r)
+	for _, want := range []string{"*Environment*\\nproduction", "the last line", "three", link + "|Sentry event " + sn.Receipt(r), "· 1 goroutine ·", "*panic*: runtime error"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the message lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "two") || strings.Contains(all, "*Kind*") || strings.Count(all, "panic*") != 1 {
+		t.Errorf("more than the last 5 log lines, or the kind twice:\n%s", all)
+	}
+}
+
+// TestSlackRateLimitThroughSlackGo: chat.postMessage answers 429 with
+// Retry-After; slack-go's *RateLimitedError becomes notify's 429 with
+// that wait, which the Dispatcher obeys before it posts again.
+func TestSlackRateLimitThroughSlackGo(t *testing.T) {
+	var calls int
+	limited := func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2"}`)
+	}
+	srv := testreceiver.StartSlack(t, limited)
+	s, err := notify.NewSlack(notify.SlackOptions{Token: "xoxb-limited", Channel: "C1", APIURL: srv.GetAPIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Notify(context.Background(), crashReport())
+	he, ok := errors.AsType[*notify.HTTPError](err)
+	if !ok || he.Status != http.StatusTooManyRequests || he.RetryAfter != 3*time.Second || notify.IsPermanent(err) {
+		t.Fatalf("first post: %v (%#v), want a 429 with a 3 s RetryAfter", err, he)
+	}
+	sp, _ := notify.OpenSpool(t.TempDir())
+	clock := newFakeClock()
+	calls = 0
+	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{s}, Deadline: 10 * time.Second, Clock: clock}
+	if out, err := d.Deliver(context.Background(), crashReport()); err != nil || !out.Complete() {
+		t.Fatalf("Deliver: %v %+v", err, out.Failed)
+	}
+	if clock.Slept() < 3*time.Second || calls != 2 {
+		t.Errorf("slept %v over %d calls, want the 3 s Slack asked for and one more post", clock.Slept(), calls)
 	}
 }
