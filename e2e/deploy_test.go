@@ -18,7 +18,8 @@ import (
 // The deployment recipes of docs/, run with the real tools where they exist
 // here. runit and supervisord come from Debian (.ci/run installs them);
 // Docker and Kubernetes cannot run on the build machines (docs/docker.md,
-// docs/kubernetes.md say so).
+// docs/kubernetes.md say so): dockerfile_test.go plays the Dockerfile's
+// instructions instead.
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
@@ -45,40 +46,6 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	out, err := command(t, analyze, "verify", path).CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
-	}
-}
-
-func TestDockerfileBuildCommands(t *testing.T) {
-	df, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "examples", "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	n := 0
-	for _, line := range strings.Split(string(df), "\n") {
-		cmdline, ok := strings.CutPrefix(line, "RUN ")
-		if !ok {
-			continue
-		}
-		cmdline = strings.ReplaceAll(cmdline, "/out/", out+"/")
-		cmd := command(t, "/bin/sh", "-c", cmdline)
-		cmd.Dir = repoRoot(t)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", cmdline, err, b)
-		}
-		n++
-	}
-	if n == 0 {
-		t.Fatal("no RUN lines in the Dockerfile")
-	}
-	// The static prodwrap runs the static example and reports its crash.
-	cmd := command(t, filepath.Join(out, "prodwrap"), "--", filepath.Join(out, "api"))
-	// At debug level a failure shows what prodwrap saw of the child.
-	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+t.TempDir(), "PRODWRAP_LOG_LEVEL=debug")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if code := exitCode(t, cmd.Run()); code != 2 || !strings.Contains(stderr.String(), "prodwrap: report ") {
-		t.Errorf("static build: exit %d\n%s", code, stderr.String())
 	}
 }
 
