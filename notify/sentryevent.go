@@ -377,11 +377,13 @@ func goroutines(n int) string {
 }
 
 // typedValue matches the panic values the runtime prints with their type:
-// "(main.T) 0xc000010000" or "(main.T) {...}" for a value of a type that is
-// not an error, a Stringer or a basic kind, and main.Code(5) or
-// main.Name("x") for a named basic type, and a value printed as
-// main.Crash{...} (a %#v).
-var typedValue = regexp.MustCompile(`^(?:\(([*\w./\[\]-]+)\) |([*\w./-]*\.[*\w\[\]]+)[({])`)
+// "(main.T) 0xc000010000" for a value of a type that is not an error, a
+// Stringer or a basic kind; main.Code(5), main.Name("x") or main.On(true)
+// for a named basic type; and a whole message main.Crash{...}, a %#v.
+var (
+	typedValue = regexp.MustCompile(`^\(([*\w./\[\]-]+)\) `)
+	namedBasic = regexp.MustCompile(`^([\w./-]*\w\.[\w\[\]]+)(?:\((?:"(?:[^"\\]|\\.)*"|[-+0-9.e]+|[-+0-9.e]+[-+][0-9.e]+i|true|false)\)|\{.*\})$`)
+)
 
 // ExceptionType is the exception's type: runtime.Error for a "runtime
 // error:" panic, the Go type when the dump prints the value with it, the
@@ -393,10 +395,10 @@ func ExceptionType(c *parse.Crash) string {
 			return "runtime.Error"
 		}
 		if m := typedValue.FindStringSubmatch(c.Message); m != nil {
-			if m[1] != "" {
-				return m[1]
-			}
-			return m[2]
+			return m[1]
+		}
+		if m := namedBasic.FindStringSubmatch(c.Message); m != nil {
+			return m[1]
 		}
 	case parse.KindSignal:
 		if c.Signal != nil {
