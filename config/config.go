@@ -162,6 +162,29 @@ type Sentry struct {
 	DSNFile     string `toml:"dsn_file"`
 	Environment string `toml:"environment"`
 	Release     string `toml:"release"`
+	// Sessions sends a release-health session for each run of the child;
+	// nil means on when a DSN is set (docs/release-health.md says why).
+	Sessions *bool `toml:"sessions"`
+	// Monitor is the slug of a Crons monitor that each run checks in to
+	// (in_progress at start, ok or error at the end); "" for none.
+	Monitor string `toml:"monitor"`
+	// MonitorSchedule, when set, is upserted with each check-in as the
+	// monitor's config, with MonitorCheckinMargin, MonitorMaxRuntime
+	// (whole minutes, rounded up; 0 leaves them to Sentry) and
+	// MonitorTimezone.
+	MonitorSchedule      string   `toml:"monitor_schedule"`
+	MonitorCheckinMargin Duration `toml:"monitor_checkin_margin"`
+	MonitorMaxRuntime    Duration `toml:"monitor_max_runtime"`
+	MonitorTimezone      string   `toml:"monitor_timezone"`
+}
+
+// SessionsOn reports whether release-health sessions are sent: as
+// sessions says, else whenever a DSN is set.
+func (s Sentry) SessionsOn() bool {
+	if s.DSN == "" {
+		return false
+	}
+	return s.Sessions == nil || *s.Sessions
 }
 
 // Slack is the Slack sink: an incoming webhook, or a bot token and a channel.
@@ -506,6 +529,12 @@ func (c *Config) validate(p *problems) error {
 			c.resetKeys("sentry.dsn")
 		}
 	}
+	if e := c.validateMonitor(); e != nil {
+		if err := p.add(e); err != nil {
+			return err
+		}
+		c.resetKeys("sentry.monitor", "sentry.monitor_schedule", "sentry.monitor_timezone")
+	}
 	if e := c.validateSlack(); e != nil {
 		if err := p.add(e); err != nil {
 			return err
@@ -545,6 +574,32 @@ func (c *Config) errorMissing(key, needer string, err error) *Error {
 		e.Key = key
 	}
 	return e
+}
+
+// validateMonitor checks the Crons monitor with notify's rules: a slug
+// Sentry accepts, a DSN to send to, a schedule and timezone it reads.
+func (c *Config) validateMonitor() *Error {
+	s := c.Sentry
+	if s.Monitor == "" {
+		return nil
+	}
+	if err := notify.ValidateMonitorSlug(s.Monitor); err != nil {
+		return c.errorAt("sentry.monitor", err)
+	}
+	if s.DSN == "" {
+		return c.errorMissing("sentry.dsn", "sentry.monitor", errors.New("missing: a monitor needs a Sentry DSN"))
+	}
+	if s.MonitorSchedule != "" {
+		if _, err := notify.ParseMonitorSchedule(s.MonitorSchedule); err != nil {
+			return c.errorAt("sentry.monitor_schedule", err)
+		}
+	}
+	if s.MonitorTimezone != "" {
+		if err := notify.ValidateMonitorTimezone(s.MonitorTimezone); err != nil {
+			return c.errorAt("sentry.monitor_timezone", err)
+		}
+	}
+	return nil
 }
 
 // validateSlack checks the Slack sink, when one is configured, with the
