@@ -273,3 +273,55 @@ func TestSystemdDocInstallVerifies(t *testing.T) {
 		t.Errorf("the DSN leaks:\n%s", out)
 	}
 }
+
+// TestFirstFiveMinutes runs docs/first-five-minutes.md's blocks as one
+// shell session, from the repository, with bin/ in a temporary directory,
+// the spool there too ($STATE_DIRECTORY, which the page does not set, so
+// that the host's /var/lib/prodwrap is not touched) and the page's
+// placeholder DSN replaced by one of a Sentry stand-in.
+func TestFirstFiveMinutes(t *testing.T) {
+	if _, err := exec.LookPath("jq"); err != nil {
+		t.Skip("jq is not installed: the page's step 3 uses it")
+	}
+	blocks := testedBlocks(t, "docs/first-five-minutes.md")
+	if len(blocks) != 5 {
+		t.Fatalf("docs/first-five-minutes.md has %d tested blocks, want 5 (install, run, see, add Sentry, test)", len(blocks))
+	}
+	dir := t.TempDir()
+	sentry := startSentryStandIn(t)
+	var script strings.Builder
+	for _, b := range blocks {
+		for _, l := range b {
+			l = regexp.MustCompile(`(^|[\s(])bin/`).ReplaceAllString(l, "${1}"+dir+"/bin/")
+			l = regexp.MustCompile(`SENTRY_DSN=\S+`).ReplaceAllString(l, "SENTRY_DSN="+sentry.dsn())
+			script.WriteString(l + "\n")
+		}
+	}
+	cmd := command(t, "/bin/sh", "-c", script.String())
+	cmd.Dir = repoRoot(t)
+	cmd.Env = cleanEnv(
+		"PATH="+filepath.Dir(goTool())+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"STATE_DIRECTORY="+filepath.Join(dir, "state"),
+	)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	code := exitCode(t, cmd.Run())
+	out := stdout.String() + stderr.String()
+	if code != 0 {
+		t.Errorf("the page's last command, prodwrap test, exited %d\n%s\n%s", code, script.String(), out)
+	}
+	for _, want := range []string{
+		"prodwrap: crash crashed (panic): runtime error: invalid memory address or nil pointer dereference at main.handle",
+		"prodwrap: report " + filepath.Join(dir, "state", "prodwrap", "reports"),
+		`"kind": "panic"`,
+		`"function": "main.handle"`,
+		"sentry: delivered",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in what the page's commands printed:\n%s", want, out)
+		}
+	}
+	if n := sentry.events(t); n != 1 {
+		t.Errorf("Sentry got %d events, want the test report", n)
+	}
+}
