@@ -83,6 +83,32 @@ func StartSentry(t testing.TB) *Sentry {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return StartSentryOn(t, port)
+}
+
+// FreePort returns a loopback port nothing listens on now: a receiver that
+// is down, to be started there later with StartSentryOn.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// DSNAt is the DSN of a receiver on port, project 1, whether it runs or not.
+func DSNAt(port int) string { return fmt.Sprintf("http://publickey@127.0.0.1:%d/1", port) }
+
+// StartSentryOn is StartSentry on a port of the caller's choosing.
+func StartSentryOn(t testing.TB, port int) *Sentry {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatalf("node is not installed: %v (CI installs it; see .ci/run)", err)
+	}
+	if err := ensureNodeModules(); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "node", "sentry-receiver.mjs", fmt.Sprint(port))
 	cmd.Dir = nodeDir()
@@ -154,14 +180,15 @@ func (s *Sentry) stream(ctx context.Context, ready chan<- struct{}) {
 	}
 }
 
-// Envelopes waits until the receiver holds at least n envelopes or timeout
-// passes, and returns what it holds.
+// Envelopes waits until the receiver holds at least n envelopes of events
+// or timeout passes, and returns those it holds. Envelopes that carry only
+// release-health items (session, sessions, check_in: see HealthItems) are
+// left out, so that counting events does not depend on whether sessions
+// are on.
 func (s *Sentry) Envelopes(n int, timeout time.Duration) [][]byte {
 	deadline := time.Now().Add(timeout)
 	for {
-		s.mu.Lock()
-		got := append([][]byte(nil), s.envelopes...)
-		s.mu.Unlock()
+		got, _ := s.split()
 		if len(got) >= n || time.Now().After(deadline) {
 			return got
 		}
@@ -169,12 +196,88 @@ func (s *Sentry) Envelopes(n int, timeout time.Duration) [][]byte {
 	}
 }
 
-// ReceivedAt returns when each envelope was streamed back by the receiver,
-// in order.
+// ReceivedAt returns when each envelope of events was streamed back by
+// the receiver, in order.
 func (s *Sentry) ReceivedAt() []time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]time.Time(nil), s.times...)
+	var out []time.Time
+	for i, env := range s.envelopes {
+		if !healthOnly(env) {
+			out = append(out, s.times[i])
+		}
+	}
+	return out
+}
+
+// HealthEnvelopes waits until the receiver holds at least n envelopes
+// that carry only release-health items, or timeout passes, and returns
+// those it holds, in the order received.
+func (s *Sentry) HealthEnvelopes(n int, timeout time.Duration) [][]byte {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, got := s.split()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// HealthItems waits until the receiver got at least n items of the given
+// type ("session", "sessions", "check_in"), in any envelope, or timeout
+// passes, and returns those it got, in the order received.
+func (s *Sentry) HealthItems(typ string, n int, timeout time.Duration) []Item {
+	deadline := time.Now().Add(timeout)
+	for {
+		s.mu.Lock()
+		all := append([][]byte(nil), s.envelopes...)
+		s.mu.Unlock()
+		var got []Item
+		for _, env := range all {
+			items, _ := ParseEnvelope(env)
+			for _, it := range items {
+				if it.Header["type"] == typ {
+					got = append(got, it)
+				}
+			}
+		}
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// split returns the envelopes of events and the release-health ones.
+func (s *Sentry) split() (events, health [][]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, env := range s.envelopes {
+		if healthOnly(env) {
+			health = append(health, env)
+		} else {
+			events = append(events, env)
+		}
+	}
+	return events, health
+}
+
+// healthOnly reports whether an envelope carries release-health items
+// only.
+func healthOnly(env []byte) bool {
+	items, err := ParseEnvelope(env)
+	if err != nil || len(items) == 0 {
+		return false
+	}
+	for _, it := range items {
+		switch it.Header["type"] {
+		case "session", "sessions", "check_in":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Item is one item of an envelope.

@@ -79,6 +79,9 @@ type Reporter struct {
 	// or held for a later flush, with the Sentry event id when Sentry took
 	// it: the watcher's announcer.
 	afterDelivery func(rep *report.Report, eventID string)
+	// healthQ queues Sentry sessions and check-ins (health.go); nil
+	// without a DSN.
+	healthQ *notify.Health
 }
 
 // NewReporter builds the pipeline. An error means no report could be
@@ -111,7 +114,7 @@ func NewReporter(o ReporterOptions) (*Reporter, error) {
 	return &Reporter{
 		cfg: o.Config, logger: logger, deliv: deliv, metrics: o.Metrics,
 		summary: o.Log, onReport: o.OnReport, wrap: o.Wrap, cfgErrs: o.ConfigErrors,
-		abort: abort, cancel: cancel,
+		abort: abort, cancel: cancel, healthQ: newHealthQueue(o.Config, deliv.Spool, logger),
 	}, nil
 }
 
@@ -218,6 +221,7 @@ func (r *Reporter) FlushInBackground() {
 // Flush delivers what the spool holds, in the foreground.
 func (r *Reporter) Flush(ctx context.Context) *notify.FlushResult {
 	res := r.deliv.Flush(ctx)
+	r.flushHealth(ctx, res)
 	r.metrics.SetSpool(r.deliv.Pending())
 	return res
 }

@@ -208,11 +208,15 @@ func Run(o Options) (int, error) {
 	// The build information is read once, when the first report needs it:
 	// a clean exit never reads it, and the child's start does not wait for it.
 	w.build = sync.OnceValue(func() report.Build { return readBuild(o.Path, w.logger) })
+	w.health = newHealth(cfg, rep, w.build, o.Env)
 	rep.FlushInBackground()
 	code := w.loop()
 	if w.exitBy.IsZero() {
 		w.exitBy = time.Now().Add(rep.deadline())
 	}
+	abortCtx, cancelAbort := sigs.AbortContext(context.Background())
+	w.health.close(abortCtx, w.exitBy)
+	cancelAbort()
 	rep.Close(sigs.Aborted(), w.exitBy)
 	return code, nil
 }
@@ -232,6 +236,7 @@ type watcher struct {
 	metrics *metrics.Metrics // nil when off
 	policy  *restartPolicy
 	ann     *announcer
+	health  *health // sessions and check-ins; nil when off
 	// exitBy is when delivery must end once no child will run again: the
 	// delivery deadline, counted once for everything left to deliver (the
 	// last report, the give-up report, the background queue).
@@ -253,6 +258,7 @@ func (w *watcher) loop() int {
 		if !started {
 			return res.code
 		}
+		w.health.ended(res.code, res.uptime, res.report)
 		code = res.code
 		again, gaveUp := false, false
 		w.sigs.Settle()
@@ -335,8 +341,10 @@ func (w *watcher) runChild() (run, bool) {
 		return run{code: supervise.ExitCode(err)}, false
 	}
 	w.metrics.Started(time.Now())
+	w.health.started(time.Now())
 	res, err := child.Wait()
 	if err != nil {
+		w.health.ended(ExitFailure, 0, nil)
 		w.sigs.Idle()
 		w.metrics.Exited("unknown")
 		fmt.Fprintf(w.gate.Log(), "prodwrap: %v\n", err)
