@@ -203,7 +203,19 @@ func moduleProxy(t *testing.T) string {
 	var zb bytes.Buffer
 	zw := zip.NewWriter(&zb)
 	prefix := "github.com/prodwrap/prodwrap@" + prodwrapProxyVersion + "/"
-	for _, name := range strings.Split(strings.TrimRight(string(names), "\x00"), "\x00") {
+	files := strings.Split(strings.TrimRight(string(names), "\x00"), "\x00")
+	// A directory with a go.mod of its own is another module, not in this
+	// one's zip (the go command refuses the zip otherwise).
+	var nested []string
+	for _, name := range files {
+		if path.Base(name) == "go.mod" && name != "go.mod" {
+			nested = append(nested, path.Dir(name)+"/")
+		}
+	}
+	for _, name := range files {
+		if slices.ContainsFunc(nested, func(d string) bool { return strings.HasPrefix(name, d) }) {
+			continue
+		}
 		fi, err := os.Lstat(filepath.Join(repo, name))
 		if err != nil || !fi.Mode().IsRegular() {
 			continue // deleted, or not a file a module zip may hold
