@@ -271,10 +271,9 @@ func (h *Health) Flush(ctx context.Context) *HealthResult {
 	}
 	for i, e := range checkins {
 		err := h.sendCheckIn(ctx, e.CheckIn)
-		if IsPermanent(err) && errors.Is(err, ErrPermanent) {
-			// It cannot be encoded (a schedule this version does not read):
-			// no later flush can send it either.
-			h.logger.Error("check-in dropped", "monitor", e.CheckIn.Monitor, "err", err)
+		if refused(err) {
+			h.logger.Error("check-in refused by Sentry; dropped", "monitor", e.CheckIn.Monitor, "err", err)
+			res.Errors = append(res.Errors, err)
 			h.remove(e)
 			continue
 		}
@@ -323,7 +322,16 @@ func (h *Health) Flush(ctx context.Context) *HealthResult {
 				mine = append(mine, e)
 			}
 		}
-		if err := h.sendSessions(ctx, chunk, chunkAgg); err != nil {
+		err := h.sendSessions(ctx, chunk, chunkAgg)
+		if refused(err) {
+			h.logger.Error("sessions refused by Sentry; dropped", "err", err)
+			res.Errors = append(res.Errors, err)
+			for _, e := range mine {
+				h.remove(e)
+			}
+			continue
+		}
+		if err != nil {
 			res.Errors = append(res.Errors, err)
 			res.Remaining += len(sessions) - res.sessionsSent
 			return res
@@ -335,6 +343,22 @@ func (h *Health) Flush(ctx context.Context) *HealthResult {
 		res.sessionsSent += len(mine)
 	}
 	return res
+}
+
+// refused reports whether err says that these updates can never be sent:
+// they cannot be encoded, or Sentry refused them as malformed or too large
+// (400, 413, 422). Kept, they would hold back every later update; an
+// answer that a fixed configuration can change (401, 403, 404, a
+// redirect) keeps them for a later flush instead.
+func refused(err error) bool {
+	if he, ok := errors.AsType[*HTTPError](err); ok {
+		switch he.Status {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+			return true
+		}
+		return false
+	}
+	return err != nil && errors.Is(err, ErrPermanent)
 }
 
 // Drain flushes until nothing waits, a request is refused or rate-limited

@@ -266,3 +266,20 @@ func TestHealthWithoutSpool(t *testing.T) {
 		t.Fatalf("flush: %+v, %d pending", res, h.Pending())
 	}
 }
+
+// TestHealthDropsWhatSentryRefuses: a 400 drops the updates (they would
+// hold back every later one); a 403 keeps them for a fixed configuration.
+func TestHealthDropsWhatSentryRefuses(t *testing.T) {
+	r := startHealthReceiver(t)
+	h, _ := newTestHealth(t, r)
+	r.answer(http.StatusForbidden, nil)
+	putRun(t, h, "a", time.Now(), SessionExited)
+	h.PutCheckIn(&CheckIn{ID: "c1", Monitor: "nightly", Status: sentry.CheckInStatusInProgress})
+	if res := h.Drain(context.Background()); res.Sent != 0 || res.Remaining != 3 || h.Pending() != 3 {
+		t.Fatalf("drain against a 403: %+v, %d pending", res, h.Pending())
+	}
+	r.answer(http.StatusBadRequest, nil)
+	if res := h.Flush(context.Background()); res.Sent != 0 || res.Remaining != 0 || len(res.Errors) != 2 || h.Pending() != 0 {
+		t.Fatalf("flush against a 400: %+v, %d pending", res, h.Pending())
+	}
+}
