@@ -27,6 +27,11 @@ func crashApp(t *testing.T, flags ...string) (bin, dir, rev string) {
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "crashapp"))); err != nil {
 		t.Fatal(err)
 	}
+	// Its go.mod is kept as go.mod.in: a go.mod would make testdata/crashapp
+	// a module of its own inside prodwrap's, which module zips refuse.
+	if err := os.Rename(filepath.Join(dir, "go.mod.in"), filepath.Join(dir, "go.mod")); err != nil {
+		t.Fatal(err)
+	}
 	// The module's checksums are prodwrap's: both take sentry-go v0.50.0
 	// and the same x/sys and x/text.
 	sum, err := os.ReadFile(filepath.Join(repoRoot(t), "go.sum"))
