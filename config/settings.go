@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ const (
 	kindSignals              // a list of forwardable signals
 	kindList                 // a list of environment variable names
 	kindTags                 // "key=value,key=value" (in TOML also a table of strings)
+	kindURL                  // an absolute http or https URL, or ""
 )
 
 // setting is one scalar setting: its names in every source, what it holds
@@ -128,7 +130,7 @@ var settings = []setting{
 	{key: "sentry.tags", env: "PRODWRAP_TAGS", flag: "tags", usage: "`tags` added to every Sentry event: key=value,key=value",
 		kind: kindTags, ptr: func(c *Config) any { return &c.Sentry.Tags }},
 	{key: "sentry.web_url", env: "PRODWRAP_SENTRY_WEB_URL", usage: "the organization's issues URL (https://ORG.sentry.io/issues/): Slack links the event there",
-		ptr: func(c *Config) any { return &c.Sentry.WebURL }},
+		kind: kindURL, ptr: func(c *Config) any { return &c.Sentry.WebURL }},
 	{key: "sentry.environment", env: "SENTRY_ENVIRONMENT", ptr: func(c *Config) any { return &c.Sentry.Environment }},
 	{key: "sentry.release", env: "SENTRY_RELEASE", ptr: func(c *Config) any { return &c.Sentry.Release }},
 	{key: "sentry.sessions", env: "PRODWRAP_SENTRY_SESSIONS", flag: "sentry-sessions", usage: "send a Sentry release-health session for each run of the command (default: on when a DSN is set)",
@@ -406,6 +408,11 @@ func (s *setting) check(c *Config) error {
 		if s.kind == kindTags {
 			_, err := notify.ParseTags(*p)
 			return err
+		}
+		if s.kind == kindURL && *p != "" {
+			if u, err := url.Parse(*p); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return fmt.Errorf("invalid URL %q: want an absolute http or https URL such as https://ORG.sentry.io/issues/", *p)
+			}
 		}
 		if s.enum != nil && !slices.Contains(s.enum, *p) {
 			return fmt.Errorf("invalid %s %q: want %s", s.noun, *p, orList(s.enum))
