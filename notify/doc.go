@@ -109,6 +109,18 @@
 //	<dir>/ratelimits.json      the receivers' rate limits (and .lock)
 //	<dir>/flood.json           Slack's flood-control windows (and .lock)
 //
+// # Sentry and Slack
+//
+// The Sentry event is sentry-go's sentry.Event, built as sentry-go's
+// Recover builds it (frames, release, environment, contexts, modules; no
+// fingerprint unless asked), so that prodwrap's events and a service's own
+// sentry-go events read and group alike; its envelope is sentry-go's items.
+// Slack messages are slack-go's Block Kit types, posted with slack-go. Both
+// are sent with prodwrap's HTTP client (no redirects), and every failure is
+// returned as this package's errors (an *HTTPError with its RetryAfter for a
+// rate limit, ErrPermanent for what no retry fixes), which sentry-go's
+// transports would drop. docs/sentry.md has the field-by-field account.
+//
 // # Secrets
 //
 // Sinks' URLs, keys and header values are secrets. Redirects are never
