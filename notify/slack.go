@@ -35,6 +35,9 @@ type SlackOptions struct {
 	Token, Channel string
 	// APIURL replaces https://slack.com/api/ (tests).
 	APIURL string
+	// Environment, when set, is shown instead of the report's, as the
+	// Sentry event shows it (SENTRY_ENVIRONMENT, [sentry] environment).
+	Environment string
 	// SentryWebURL is the Sentry organization's issues URL
 	// (https://ORG.sentry.io/issues/); when set, the message links the
 	// report's Sentry event there. "" names the event id only.
@@ -111,6 +114,11 @@ func (s *Slack) Notify(ctx context.Context, r *report.Report) error {
 		if !post {
 			return floodErr
 		}
+	}
+	if s.opts.Environment != "" && s.opts.Environment != r.Environment {
+		rc := *r // the sink never changes the report
+		rc.Environment = s.opts.Environment
+		r = &rc
 	}
 	text, blocks := SlackMessage(r, SlackLink{EventID: ReceiptsFrom(ctx)["sentry"], WebURL: s.opts.SentryWebURL})
 	if err := s.post(ctx, text, blocks); err != nil {

@@ -291,7 +291,7 @@ func TestSlackMessageReadsAtAGlance(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := testreceiver.StartSlack(t, nil)
-	sl, err := notify.NewSlack(notify.SlackOptions{WebhookURL: srv.WebhookURL(), SentryWebURL: "https://acme.sentry.io/issues/"})
+	sl, err := notify.NewSlack(notify.SlackOptions{WebhookURL: srv.WebhookURL(), SentryWebURL: "https://acme.sentry.io/issues/", Environment: "staging"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,10 +313,13 @@ func TestSlackMessageReadsAtAGlance(t *testing.T) {
 	enc.Encode(msgs[0].Blocks)
 	all := b.String()
 	link := "https://acme.sentry.io/issues/?query=" + sn.Receipt(r)
-	for _, want := range []string{"*Environment*\\nproduction", "the last line", "three", link + "|Sentry event " + sn.Receipt(r), "· 1 goroutine ·", "*panic*: runtime error"} {
+	for _, want := range []string{"*Environment*\\nstaging", "the last line", "three", link + "|Sentry event " + sn.Receipt(r), "· 1 goroutine ·", "*panic*: runtime error"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the message lacks %q:\n%s", want, all)
 		}
+	}
+	if r.Environment != "production" {
+		t.Errorf("the sink changed the report's environment to %q", r.Environment)
 	}
 	if strings.Contains(all, "two") || strings.Contains(all, "*Kind*") || strings.Count(all, "panic*") != 1 {
 		t.Errorf("more than the last 5 log lines, or the kind twice:\n%s", all)

@@ -82,6 +82,7 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 			Channel:      cfg.Slack.Channel,
 			APIURL:       cfg.Slack.APIURL,
 			SentryWebURL: cfg.Sentry.WebURL,
+			Environment:  cfg.Sentry.Environment,
 			Flood:        flood(spoolDir, time.Duration(cfg.Delivery.FloodWindow)),
 		})
 		if err != nil {
