@@ -2,9 +2,11 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -361,5 +363,46 @@ func TestMonitorCheckIns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStopIsAnExitedSession: a service stopped by the signal prodwrap
+// forwards (systemctl stop, a deploy) ends its session as exited, not
+// abnormal; its check-in is an error all the same, as a job killed by a
+// signal is one.
+func TestStopIsAnExitedSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the npm Sentry receiver")
+	}
+	rcv := testreceiver.StartSentry(t)
+	cmd := command(t, prodwrapBin(t), "--monitor", "service", "--", helperPath(t, "hang"))
+	cmd.Env = append(os.Environ(), append(healthEnv(rcv.DSN()), "PRODWRAP_SPOOL="+t.TempDir())...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("child not ready: %q %v", buf, err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if code := exitCode(t, cmd.Wait()); code != 128+int(syscall.SIGTERM) {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	var ends []string
+	for deadline := time.Now().Add(5 * time.Second); len(ends) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		ends = sessionEnds(rcv.HealthEnvelopes(0, 0))
+	}
+	if len(ends) != 1 || ends[0] != "exited" {
+		t.Errorf("session ends %v, want [exited]\n%s", ends, stderr.String())
+	}
+	checkIns := decodeItems[checkInItem](t, rcv.HealthItems("check_in", 2, 5*time.Second))
+	if len(checkIns) != 2 || checkIns[1].Status != "error" {
+		t.Errorf("check-ins %+v, want in_progress then error", checkIns)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/getsentry/sentry-go"
@@ -169,8 +170,9 @@ func (h *health) started(at time.Time) {
 
 // ended spools the end of the run that started last: the session's final
 // status and duration, the ok or error check-in. rep is the run's report,
-// nil for a clean exit.
-func (h *health) ended(code int, uptime time.Duration, rep *report.Report) {
+// nil for a clean exit; stopped says that a signal prodwrap forwarded
+// ended the child.
+func (h *health) ended(code int, uptime time.Duration, rep *report.Report, stopped bool) {
 	if h == nil || h.cur == nil {
 		return
 	}
@@ -179,7 +181,7 @@ func (h *health) ended(code int, uptime time.Duration, rep *report.Report) {
 	<-run.spooled
 	now := time.Now().UTC()
 	if h.sessions && run.release != "" {
-		status, errs := sessionStatus(code, rep)
+		status, errs := sessionStatus(code, rep, stopped)
 		h.put(h.q.PutSession(&notify.SessionUpdate{
 			ID: run.sid, DID: h.did, Started: run.started, Timestamp: now, Status: status, Errors: errs,
 			Duration: uptime.Seconds(), Attrs: notify.SessionAttrs{Release: run.release, Environment: h.env},
@@ -268,11 +270,16 @@ func (h *health) close(abort context.Context, by time.Time) {
 	}
 }
 
-// sessionStatus is how a run's session ends: exited for a clean exit,
-// or a non-zero exit without a dump (with an error: Sentry counts it as
-// errored); crashed for a Go crash; abnormal for a kill with no dump.
-func sessionStatus(code int, rep *report.Report) (notify.SessionStatus, int) {
+// sessionStatus is how a run's session ends: exited for a clean exit, a
+// stop (killed, without a dump, by a signal prodwrap forwarded: systemctl
+// stop, a deploy), or a non-zero exit without a dump (with an error:
+// Sentry counts it as errored); crashed for a Go crash; abnormal for a
+// kill from elsewhere with no dump (an operator's SIGKILL, the OOM killer).
+func sessionStatus(code int, rep *report.Report, stopped bool) (notify.SessionStatus, int) {
 	if code == 0 {
+		return notify.SessionExited, 0
+	}
+	if stopped && rep != nil && rep.Crash != nil && rep.Crash.Kind == parse.KindKilled {
 		return notify.SessionExited, 0
 	}
 	if rep == nil || rep.Crash == nil {
@@ -290,6 +297,11 @@ func sessionStatus(code int, rep *report.Report) (notify.SessionStatus, int) {
 	}
 	return notify.SessionCrashed, 0
 }
+
+// stopSignal reports whether sig, forwarded to the child, asks it to stop
+// (SIGTERM: systemctl stop, docker stop; SIGINT: ^C), rather than to reload
+// (SIGHUP) or to do something else a signal of its own means.
+func stopSignal(sig syscall.Signal) bool { return sig == syscall.SIGTERM || sig == syscall.SIGINT }
 
 // hostID is the session's distinct id: a hash of the machine id (not the
 // id itself, which systemd asks to keep private), else of the host name.

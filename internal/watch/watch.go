@@ -258,7 +258,7 @@ func (w *watcher) loop() int {
 		if !started {
 			return res.code
 		}
-		w.health.ended(res.code, res.uptime, res.report)
+		w.health.ended(res.code, res.uptime, res.report, res.stopped)
 		code = res.code
 		again, gaveUp := false, false
 		w.sigs.Settle()
@@ -328,6 +328,9 @@ type run struct {
 	code   int
 	uptime time.Duration
 	report *report.Report // nil for a clean exit
+	// stopped: the signal that ended the child is a stop signal that
+	// prodwrap forwarded (a stop of the service, not a kill from elsewhere).
+	stopped bool
 }
 
 // runChild runs the child once and builds the report of an abnormal end.
@@ -344,7 +347,7 @@ func (w *watcher) runChild() (run, bool) {
 	w.health.started(time.Now())
 	res, err := child.Wait()
 	if err != nil {
-		w.health.ended(ExitFailure, 0, nil)
+		w.health.ended(ExitFailure, 0, nil, false)
 		w.sigs.Idle()
 		w.metrics.Exited("unknown")
 		fmt.Fprintf(w.gate.Log(), "prodwrap: %v\n", err)
@@ -359,7 +362,7 @@ func (w *watcher) runChild() (run, bool) {
 	if err := w.gate.Flush(); err != nil {
 		w.logger.Debug("cannot write held log lines", "err", err)
 	}
-	out := run{code: res.ExitCode, uptime: res.Uptime()}
+	out := run{code: res.ExitCode, uptime: res.Uptime(), stopped: stopSignal(res.Signal) && slices.Contains(res.Forwarded, res.Signal)}
 	if res.ExitCode == 0 {
 		w.metrics.Exited("clean")
 		return out, true // a clean exit is never reported, whatever it printed
