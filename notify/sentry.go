@@ -77,6 +77,15 @@ func (s *Sentry) Event(r *report.Report) *sentry.Event {
 	})
 }
 
+// Release is the release of r's event (see SentryOptions.Release and
+// SentryRelease).
+func (s *Sentry) Release(r *report.Report) string {
+	if s.opts.Release != "" {
+		return s.opts.Release
+	}
+	return SentryRelease(r, s.opts.Getenv)
+}
+
 // Notify sends r as an event.
 func (s *Sentry) Notify(ctx context.Context, r *report.Report) error {
 	body, err := envelope(s.Event(r), time.Now())

@@ -38,6 +38,10 @@ type SlackOptions struct {
 	// Environment, when set, is shown instead of the report's, as the
 	// Sentry event shows it (SENTRY_ENVIRONMENT, [sentry] environment).
 	Environment string
+	// Release, when set, names the release shown: the Sentry sink's
+	// (Sentry.Release), so that the message and the event agree. nil shows
+	// the report's.
+	Release func(*report.Report) string
 	// SentryWebURL is the Sentry organization's issues URL
 	// (https://ORG.sentry.io/issues/); when set, the message links the
 	// report's Sentry event there. "" names the event id only.
@@ -115,9 +119,18 @@ func (s *Slack) Notify(ctx context.Context, r *report.Report) error {
 			return floodErr
 		}
 	}
-	if s.opts.Environment != "" && s.opts.Environment != r.Environment {
+	env, rel := r.Environment, r.Release
+	if s.opts.Environment != "" {
+		env = s.opts.Environment
+	}
+	if s.opts.Release != nil {
+		if v := s.opts.Release(r); v != "" {
+			rel = v
+		}
+	}
+	if env != r.Environment || rel != r.Release {
 		rc := *r // the sink never changes the report
-		rc.Environment = s.opts.Environment
+		rc.Environment, rc.Release = env, rel
 		r = &rc
 	}
 	text, blocks := SlackMessage(r, SlackLink{EventID: ReceiptsFrom(ctx)["sentry"], WebURL: s.opts.SentryWebURL})

@@ -291,12 +291,13 @@ func TestSlackMessageReadsAtAGlance(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := testreceiver.StartSlack(t, nil)
-	sl, err := notify.NewSlack(notify.SlackOptions{WebhookURL: srv.WebhookURL(), SentryWebURL: "https://acme.sentry.io/issues/", Environment: "staging"})
+	sl, err := notify.NewSlack(notify.SlackOptions{WebhookURL: srv.WebhookURL(), SentryWebURL: "https://acme.sentry.io/issues/", Environment: "staging", Release: sn.Release})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := crashReport()
 	r.Crash.Goroutines = 1
+	r.Build.VCSRevision = "0123abc"
 	r.LogTail = []string{"one", "two", "three", "four", "five", "six", "the last line"}
 	sp, _ := notify.OpenSpool(t.TempDir())
 	d := &notify.Dispatcher{Spool: sp, Sinks: []notify.Sink{sn, sl}, Deadline: 10 * time.Second}
@@ -313,13 +314,13 @@ func TestSlackMessageReadsAtAGlance(t *testing.T) {
 	enc.Encode(msgs[0].Blocks)
 	all := b.String()
 	link := "https://acme.sentry.io/issues/?query=" + sn.Receipt(r)
-	for _, want := range []string{"*Environment*\\nstaging", "the last line", "three", link + "|Sentry event " + sn.Receipt(r), "· 1 goroutine ·", "*panic*: runtime error"} {
+	for _, want := range []string{"*Environment*\\nstaging", "*Release*\\n0123abc", "the last line", "three", link + "|Sentry event " + sn.Receipt(r), "· 1 goroutine ·", "*panic*: runtime error"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the message lacks %q:\n%s", want, all)
 		}
 	}
-	if r.Environment != "production" {
-		t.Errorf("the sink changed the report's environment to %q", r.Environment)
+	if r.Environment != "production" || r.Release != "example.com/api@v1.2.3" {
+		t.Errorf("the sink changed the report's environment or release to %q, %q", r.Environment, r.Release)
 	}
 	if strings.Contains(all, "two") || strings.Contains(all, "*Kind*") || strings.Count(all, "panic*") != 1 {
 		t.Errorf("more than the last 5 log lines, or the kind twice:\n%s", all)

@@ -46,6 +46,7 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 		spoolDir = sp.Dir()
 	}
 	var sinks []notify.Sink
+	var sentrySink *notify.Sentry
 	if cfg.SourceOf("process.pass_secrets") != config.FromDefault {
 		logger.Warn("process.pass_secrets is deprecated: the child keeps SENTRY_DSN, SENTRY_ENVIRONMENT and SENTRY_RELEASE anyway; list what it must not see in process.scrub_env")
 	}
@@ -73,9 +74,14 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 		if err != nil {
 			return nil, fmt.Errorf("sentry: %w", err)
 		}
+		sentrySink = s
 		sinks = append(sinks, s)
 	}
 	if cfg.Slack.WebhookURL != "" || cfg.Slack.Token != "" {
+		var release func(*report.Report) string // the Sentry event's, so that both agree
+		if sentrySink != nil {
+			release = sentrySink.Release
+		}
 		s, err := notify.NewSlack(notify.SlackOptions{
 			WebhookURL:   cfg.Slack.WebhookURL.Reveal(),
 			Token:        cfg.Slack.Token.Reveal(),
@@ -83,6 +89,7 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 			APIURL:       cfg.Slack.APIURL,
 			SentryWebURL: cfg.Sentry.WebURL,
 			Environment:  cfg.Sentry.Environment,
+			Release:      release,
 			Flood:        flood(spoolDir, time.Duration(cfg.Delivery.FloodWindow)),
 		})
 		if err != nil {
