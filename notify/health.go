@@ -329,6 +329,7 @@ func (h *Health) Flush(ctx context.Context) *HealthResult {
 			for _, e := range mine {
 				h.remove(e)
 			}
+			res.sessionsSent += len(mine) // handled: not remaining
 			continue
 		}
 		if err != nil {
