@@ -47,6 +47,9 @@ type setting struct {
 	// set, and noun names such a value in errors ("level").
 	enum []string
 	noun string
+	// auto says, for a **bool, when nil (unset) means on: check-config
+	// writes it.
+	auto string
 	// ptr returns the field: *string, *Secret, *bool, **bool, *int, *Size,
 	// *Duration or *[]string, as kind says.
 	ptr func(c *Config) any
@@ -118,7 +121,7 @@ var settings = []setting{
 		ptr: func(c *Config) any { return &c.Spool.Dir }},
 
 	{key: "file.enabled", env: "PRODWRAP_FILE", flag: "file", usage: "keep each report as a JSON file (default: on when no other sink is configured)",
-		kind: kindBool, ptr: func(c *Config) any { return &c.File.Enabled }},
+		kind: kindBool, auto: "on when no other sink is configured", ptr: func(c *Config) any { return &c.File.Enabled }},
 	{key: "file.dir", env: "PRODWRAP_REPORT_DIR", flag: "report-dir", usage: "`directory` of the file sink (default: <spool>/reports)",
 		ptr: func(c *Config) any { return &c.File.Dir }},
 
@@ -134,7 +137,7 @@ var settings = []setting{
 	{key: "sentry.environment", env: "SENTRY_ENVIRONMENT", ptr: func(c *Config) any { return &c.Sentry.Environment }},
 	{key: "sentry.release", env: "SENTRY_RELEASE", ptr: func(c *Config) any { return &c.Sentry.Release }},
 	{key: "sentry.sessions", env: "PRODWRAP_SENTRY_SESSIONS", flag: "sentry-sessions", usage: "send a Sentry release-health session for each run of the command (default: on when a DSN is set)",
-		kind: kindBool, ptr: func(c *Config) any { return &c.Sentry.Sessions }},
+		kind: kindBool, auto: "on when a DSN is set", ptr: func(c *Config) any { return &c.Sentry.Sessions }},
 	{key: "sentry.monitor", env: "PRODWRAP_MONITOR", flag: "monitor", usage: "Sentry Crons monitor `slug`: check in at each start (in_progress) and end (ok or error)",
 		ptr: func(c *Config) any { return &c.Sentry.Monitor }},
 	{key: "sentry.monitor_schedule", env: "PRODWRAP_MONITOR_SCHEDULE", flag: "monitor-schedule", usage: "the monitor's `schedule`, upserted with each check-in: a crontab (\"0 3 * * *\"), @daily..., or \"@every 2 hours\"",

@@ -432,7 +432,7 @@ func (c *Config) WriteTOML(w io.Writer) error {
 			section = sec
 		}
 		if p, ok := s.ptr(c).(**bool); ok && *p == nil {
-			fmt.Fprintf(&b, "# %s = true # default: on when no other sink is configured\n", name)
+			fmt.Fprintf(&b, "# %s = true # default: %s\n", name, s.auto)
 			continue
 		}
 		fmt.Fprintf(&b, "%s = %s # %s\n", name, s.literal(c), c.SourceOf(s.key))
