@@ -79,6 +79,7 @@ type sdkEvent struct {
 		Packages []struct{ Name, Version string }
 	} `json:"sdk"`
 	Message   string `json:"message"`
+	Level     string `json:"level"`
 	Exception []struct {
 		Type, Value string
 		Stacktrace  *struct {
@@ -248,14 +249,18 @@ func TestSentrySideBySideWithSentryGo(t *testing.T) {
 				t.Errorf("%s build: %s differs: sentry-go %s, prodwrap %s", build.name, field, sa, sb)
 			}
 		}
-		var tv, ov string
+		var tv, ov, tt, ot string
 		if len(theirs.Exception) > 0 {
-			tv = theirs.Exception[0].Value
+			tv, tt = theirs.Exception[0].Value, theirs.Exception[0].Type
 		}
 		if len(ours.Exception) > 0 {
-			ov = ours.Exception[0].Value
+			ov, ot = ours.Exception[0].Value, ours.Exception[0].Type
 		}
 		same("exception.value", tv, ov, true)
+		// The dump does not print the panic value's concrete type: prodwrap
+		// names the interface (runtime.Error) where sentry-go has the value.
+		same("exception.type", tt, ot, false)
+		same("level", theirs.Level, ours.Level, true)
 		same("release", theirs.Release, ours.Release, true)
 		same("environment", theirs.Environment, ours.Environment, true)
 		// The program's frames: with -trimpath sentry-go marks none in_app
