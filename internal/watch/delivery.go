@@ -130,8 +130,12 @@ func NewDelivery(cfg *config.Config, env []string, logger *slog.Logger) (*Delive
 		case err == nil:
 			d.file = f
 			sinks = append([]notify.Sink{f}, sinks...)
-		case len(sinks) == 0:
+		case cfg.Strict:
 			return nil, err
+		case len(sinks) == 0:
+			// The service comes first: it runs, and its crashes are at
+			// least summarized on stderr.
+			logger.Error("no sink can take reports: the file sink cannot be used; the child runs, its crashes only summarized on stderr", "err", err)
 		default:
 			logger.Error("the file sink cannot be used; reporting to the other sinks", "err", err)
 		}

@@ -209,3 +209,33 @@ func TestGivingUpPostsTheFloodSummary(t *testing.T) {
 		t.Fatalf("Slack got %d messages %q, want the first crash, the give-up, the summary of 3\n%s", len(texts), texts, out)
 	}
 }
+
+// With nowhere to keep a report — the spool and the file sink's directory
+// both unusable, no other sink — the child still runs and its status is
+// returned (fail-open); strict refuses.
+func TestNowhereToReportStillRunsTheChild(t *testing.T) {
+	dir := t.TempDir()
+	notADir := filepath.Join(dir, "file")
+	os.WriteFile(notADir, nil, 0o600)
+	marker := filepath.Join(dir, "ran")
+	for _, strict := range []bool{false, true} {
+		cfg := config.Default()
+		cfg.Spool.Dir = filepath.Join(notADir, "spool")
+		cfg.File.Dir = filepath.Join(notADir, "reports")
+		cfg.Strict = strict
+		stderr, _ := os.Create(filepath.Join(t.TempDir(), "stderr"))
+		code, err := watch.Run(watch.Options{Config: cfg, Path: "/bin/sh", Args: []string{"-c", "touch " + marker + "; exit 3"}, Env: []string{"PATH=/usr/bin:/bin"}, Stderr: stderr})
+		out, _ := os.ReadFile(stderr.Name())
+		stderr.Close()
+		_, ran := os.Stat(marker)
+		switch {
+		case !strict && (err != nil || code != 3 || ran != nil):
+			t.Errorf("fail-open: status %d, err %v, child ran: %v\n%s", code, err, ran == nil, out)
+		case !strict && !strings.Contains(string(out), "no sink can take reports"):
+			t.Errorf("fail-open: the trouble is not logged:\n%s", out)
+		case strict && (err == nil || code != watch.ExitFailure):
+			t.Errorf("strict: status %d, err %v, want %d and an error", code, err, watch.ExitFailure)
+		}
+		os.Remove(marker)
+	}
+}
