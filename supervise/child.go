@@ -376,6 +376,10 @@ func (c *Child) pump(pr *stderrPipe, out io.Writer) {
 	var writeErr error
 	for {
 		n, err := pr.read(buf)
+		if !pr.handle() {
+			pr.close()
+			return // stopped by Wait, which no longer waits for readDone
+		}
 		if n > 0 {
 			chunk := buf[:n]
 			if writeErr == nil {
@@ -386,10 +390,12 @@ func (c *Child) pump(pr *stderrPipe, out io.Writer) {
 			}
 			c.captureSafely(chunk)
 		}
+		pr.handled()
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, errStopped) {
+			if errors.Is(err, io.EOF) {
 				err = nil
 			}
+			pr.close()
 			c.readDone <- err
 			return
 		}
@@ -495,11 +501,9 @@ loop:
 	case readErr = <-c.readDone:
 	case <-timer.C:
 		truncated = true
-		c.pr.stop()
-		readErr = <-c.readDone
+		c.pr.stop() // from here on the reader touches neither Stderr nor the capture
 	}
 	timer.Stop()
-	c.pr.close()
 	if c.reaper != nil {
 		c.reaper.stop()
 	}
