@@ -186,9 +186,9 @@ func ParseTags(s string) (map[string]string, error) {
 var hostContexts = sync.OnceValue(readHostContexts)
 
 type hostInfo struct {
-	osName, osVersion, kernel string
-	cpus                      int
-	memory                    int64
+	osID, osName, osVersion, kernel string
+	cpus                            int
+	memory                          int64
 }
 
 func readHostContexts() hostInfo {
@@ -201,7 +201,9 @@ func readHostContexts() hostInfo {
 			}
 			v = strings.Trim(v, `"'`)
 			switch k {
-			case "NAME":
+			case "ID":
+				h.osID = v
+			case "PRETTY_NAME":
 				h.osName = v
 			case "VERSION_ID":
 				h.osVersion = v
@@ -293,12 +295,18 @@ func newSentryEvent(r *report.Report, o EventOptions) *sentry.Event {
 		ev.Tags["restart"] = strconv.Itoa(r.Restart)
 	}
 	h := hostContexts()
+	// Sentry's os context for Linux, as its native SDKs fill it: the
+	// distribution from os-release, the kernel from uname.
 	osCtx := sentry.Context{"name": r.Host.OS}
+	if h.osID != "" {
+		osCtx["distribution_name"] = h.osID
+	}
 	if h.osName != "" {
-		osCtx["distribution_name"] = h.osName
+		osCtx["distribution_pretty_name"] = h.osName
 	}
 	if h.osVersion != "" {
 		osCtx["version"] = h.osVersion
+		osCtx["distribution_version"] = h.osVersion
 	}
 	if h.kernel != "" {
 		osCtx["kernel_version"] = h.kernel
@@ -488,7 +496,7 @@ func (fr *framer) frame(f parse.Frame) sentry.Frame {
 		out.Filename = f.File
 	}
 	out.InApp = !std && !strings.Contains(pkg, "vendor") && !strings.Contains(pkg, "third_party") && !strings.Contains(f.File, "/vendor/")
-	if f.Function == "panic" || (pkg == "" && !f.InApp) {
+	if f.Function == "panic" {
 		out.InApp = false
 	}
 	return out
