@@ -57,9 +57,11 @@
 // of a container takes its monitor down when it dies (the kernel kills the
 // namespace): use ReExec there, or the prodwrap command as the entry
 // point. The monitor is one more process for the program's lifetime,
-// blocked in a read; it ignores SIGINT, SIGTERM, SIGHUP and SIGQUIT (a
+// blocked in a read; SIGINT, SIGTERM, SIGHUP and SIGQUIT do not end it (a
 // terminal's ^C or a supervisor's stop signal for the whole group must not
-// take it down before it has reported) and ends when the program does.
+// take it down before it has reported): the first only bounds the delivery
+// that follows by its deadline, a second cuts that delivery short. It ends
+// when the program does.
 //
 // # Which process is which
 //

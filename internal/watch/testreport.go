@@ -31,7 +31,7 @@ type SinkResult struct {
 // reader looks: its message (TestMessage), its tags (TestTag), its
 // fingerprint (its own id, so that no flood window holds it back and
 // Sentry groups it with nothing real). Its kind is panic, a kind of
-// design.md, so that each sink shows it as it would show a crash.
+// docs/architecture.md's "Report model", so that each sink shows it as it would show a crash.
 func (r *Reporter) NewTestReport() *report.Report {
 	frame := parse.Frame{Function: "main.main", Package: "main", File: "prodwrap-test.go", Line: 1, InApp: true}
 	ref := &parse.FrameRef{Function: frame.Function, File: frame.File, Line: frame.Line}
