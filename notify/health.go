@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -700,31 +699,4 @@ func (h *Health) limitedUntil(category string, now time.Time) time.Time {
 		return time.Time{}
 	}
 	return until
-}
-
-// rateLimitFor reads X-Sentry-Rate-Limits ("60:session;error:org,
-// 2700::organization") for one category: the longest limit whose
-// categories are empty (all) or name it.
-func rateLimitFor(h, category string) time.Duration {
-	var wait time.Duration
-	for _, limit := range strings.Split(h, ",") {
-		parts := strings.Split(strings.TrimSpace(limit), ":")
-		if len(parts) < 2 {
-			continue
-		}
-		secs, err := strconv.ParseFloat(parts[0], 64)
-		if err != nil || secs < 0 {
-			continue
-		}
-		applies := parts[1] == ""
-		for _, c := range strings.Split(parts[1], ";") {
-			if c == category {
-				applies = true
-			}
-		}
-		if d := time.Duration(secs * float64(time.Second)); applies && d > wait {
-			wait = d
-		}
-	}
-	return wait
 }

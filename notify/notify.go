@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prodwrap/prodwrap/report"
@@ -102,29 +101,6 @@ func scrubURLError(sink string, err error) error {
 	return fmt.Errorf("%s: %w", sink, err)
 }
 
-// sentryRateLimit reads X-Sentry-Rate-Limits ("60:error;transaction:org,
-// 2700::organization") and returns the wait for error events: the longest
-// limit whose categories are empty (all) or include "error".
-func sentryRateLimit(h string) time.Duration {
-	var wait time.Duration
-	for _, limit := range strings.Split(h, ",") {
-		parts := strings.Split(strings.TrimSpace(limit), ":")
-		if len(parts) < 2 {
-			continue
-		}
-		secs, err := strconv.ParseFloat(parts[0], 64)
-		if err != nil || secs < 0 {
-			continue
-		}
-		applies := parts[1] == ""
-		for _, c := range strings.Split(parts[1], ";") {
-			if c == "error" {
-				applies = true
-			}
-		}
-		if d := time.Duration(secs * float64(time.Second)); applies && d > wait {
-			wait = d
-		}
-	}
-	return wait
-}
+// sentryRateLimit reads X-Sentry-Rate-Limits for error events (see
+// rateLimitFor).
+func sentryRateLimit(h string) time.Duration { return rateLimitFor(h, "error") }
