@@ -79,11 +79,12 @@ func loadFor(name, usage string, args, env []string, std stdio, noArgs, lenient 
 
 // runSend implements `prodwrap send`.
 func runSend(args, env []string, std stdio) int {
-	l, code, ok := loadFor("send", sendUsage, args, env, std, false, true)
+	p, code, ok := startPipeline("send", sendUsage, args, env, std, false)
 	if !ok {
 		return code
 	}
-	rest := l.rest
+	defer p.stop()
+	rest := p.rest
 	if len(rest) > 1 {
 		return fail(std.err, fmt.Errorf("send: want at most one FILE, got %d arguments", len(rest)))
 	}
@@ -96,12 +97,7 @@ func runSend(args, env []string, std stdio) int {
 		return fail(std.err, fmt.Errorf("send: %w", err))
 	}
 	defer closeIn()
-	sigs := watch.NotifySignals(nil, false, nil)
-	reporter, err := newReporter(l, env, std)
-	if err != nil {
-		return fail(std.err, err)
-	}
-	rep, err := reportFromInput(in, reporter)
+	rep, err := reportFromInput(in, p.reporter)
 	if errors.Is(err, parse.ErrNoCrash) {
 		fmt.Fprintf(std.err, "prodwrap: send: no Go crash found in %s\n", label)
 		return exitNoCrash
@@ -109,21 +105,40 @@ func runSend(args, env []string, std stdio) int {
 	if err != nil {
 		return fail(std.err, fmt.Errorf("send %s: %w", label, err))
 	}
-	ctx, stop := sigs.StopContext(context.Background())
-	defer stop()
-	out := reporter.Deliver(ctx, rep)
+	out := p.reporter.Deliver(p.ctx, rep)
 	if out == nil || !out.Complete() {
 		return exitNoCrash
 	}
 	return exitOK
 }
 
-// newReporter is the report pipeline of a sub-command: logs and summaries
-// on stderr.
-func newReporter(l loaded, env []string, std stdio) (*watch.Reporter, error) {
-	return watch.NewReporter(watch.ReporterOptions{
+// pipeline is what send, flush and test share: their configuration, the
+// report pipeline (logs and summaries on stderr), and a context that a
+// stop signal ends (the signals are owned from the start).
+type pipeline struct {
+	loaded
+	reporter *watch.Reporter
+	ctx      context.Context
+	stop     context.CancelFunc
+}
+
+// startPipeline loads the configuration of sub-command name leniently and
+// builds its pipeline; ok is false when the sub-command ends at once with
+// code (help, an error).
+func startPipeline(name, usage string, args, env []string, std stdio, noArgs bool) (*pipeline, int, bool) {
+	l, code, ok := loadFor(name, usage, args, env, std, noArgs, true)
+	if !ok {
+		return nil, code, false
+	}
+	sigs := watch.NotifySignals(nil, false, nil)
+	reporter, err := watch.NewReporter(watch.ReporterOptions{
 		Config: l.cfg, Env: env, Log: std.err, Terminal: watch.IsTerminal(std.err), ConfigErrors: l.errs,
 	})
+	if err != nil {
+		return nil, fail(std.err, err), false
+	}
+	ctx, stop := sigs.StopContext(context.Background())
+	return &pipeline{loaded: l, reporter: reporter, ctx: ctx, stop: stop}, 0, true
 }
 
 // maxReportJSON bounds a saved report JSON that send decodes; anything
@@ -222,18 +237,12 @@ func (t *tailWindow) from(off int64, n int) []byte {
 
 // runFlush implements `prodwrap flush`.
 func runFlush(args, env []string, std stdio) int {
-	l, code, ok := loadFor("flush", flushUsage, args, env, std, true, true)
+	p, code, ok := startPipeline("flush", flushUsage, args, env, std, true)
 	if !ok {
 		return code
 	}
-	sigs := watch.NotifySignals(nil, false, nil)
-	reporter, err := newReporter(l, env, std)
-	if err != nil {
-		return fail(std.err, err)
-	}
-	ctx, stop := sigs.StopContext(context.Background())
-	defer stop()
-	res := reporter.Flush(ctx)
+	defer p.stop()
+	res := p.reporter.Flush(p.ctx)
 	fmt.Fprintf(std.out, "delivered %d, remaining %d", res.Delivered, res.Remaining)
 	if res.Busy > 0 {
 		fmt.Fprintf(std.out, " (%d being delivered by another process)", res.Busy)

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-
-	"github.com/prodwrap/prodwrap/internal/watch"
 )
 
 const testUsage = `usage: prodwrap test [flags]
@@ -26,18 +23,12 @@ Example, after configuring Sentry and Slack:
 
 // runTest implements `prodwrap test`.
 func runTest(args, env []string, std stdio) int {
-	l, code, ok := loadFor("test", testUsage, args, env, std, true, true)
+	p, code, ok := startPipeline("test", testUsage, args, env, std, true)
 	if !ok {
 		return code
 	}
-	sigs := watch.NotifySignals(nil, false, nil)
-	reporter, err := newReporter(l, env, std)
-	if err != nil {
-		return fail(std.err, err)
-	}
-	ctx, stop := sigs.StopContext(context.Background())
-	defer stop()
-	results, err := reporter.SendTest(ctx)
+	defer p.stop()
+	results, err := p.reporter.SendTest(p.ctx)
 	if err != nil {
 		return fail(std.err, fmt.Errorf("test: %w", err))
 	}
@@ -53,8 +44,8 @@ func runTest(args, env []string, std stdio) int {
 			fmt.Fprintf(std.out, "%s: delivered\n", r.Sink)
 		}
 	}
-	if len(l.errs) > 0 {
-		fmt.Fprintf(std.out, "configuration: %d error(s), logged above; the sinks they name were not tested\n", len(l.errs))
+	if len(p.errs) > 0 {
+		fmt.Fprintf(std.out, "configuration: %d error(s), logged above; the sinks they name were not tested\n", len(p.errs))
 		status = exitNoCrash
 	}
 	return status
