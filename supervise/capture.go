@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"unicode/utf8"
 )
 
 // Capture says what the reader keeps of the child's stderr. The zero value
@@ -132,7 +133,7 @@ func (c *capturer) writeDump(p []byte) {
 	c.open = i+1 < len(p)
 }
 
-// addToLine adds body to the current line.
+// addToLine adds body to the current line, up to MaxLine bytes.
 func (c *capturer) addToLine(body []byte) {
 	if room := c.cfg.MaxLine - len(c.line); room > 0 {
 		c.line = append(c.line, body[:min(room, len(body))]...)
@@ -140,9 +141,26 @@ func (c *capturer) addToLine(body []byte) {
 	c.lineLen += int64(len(body))
 }
 
+// trimPartialRune drops the incomplete UTF-8 character a cut left at the
+// end of b: a line cut at MaxLine is cut between two characters.
+func trimPartialRune(b []byte) []byte {
+	for k := 1; k <= utf8.UTFMax && k <= len(b); k++ {
+		if utf8.RuneStart(b[len(b)-k]) {
+			if !utf8.FullRune(b[len(b)-k:]) {
+				return b[:len(b)-k]
+			}
+			return b
+		}
+	}
+	return b
+}
+
 // endLine is called at each newline with the completed line in c.line.
 func (c *capturer) endLine() {
 	line, cut := c.line, c.lineLen > int64(len(c.line))
+	if cut {
+		line = trimPartialRune(line)
+	}
 	if c.cfg.StartsDump != nil && (!c.dumpActive || c.dump.Truncated) && c.cfg.StartsDump(line) {
 		c.startDump(line, cut)
 	} else if !c.dumpActive {

@@ -50,6 +50,22 @@ func TestCapture(t *testing.T) {
 			wantDump: "<nil>",
 		},
 		{
+			// ü is two bytes: a cut after 5 bytes would split the third.
+			name:     "a long line is cut between characters",
+			cfg:      Capture{TailLines: 1, MaxLine: 5},
+			in:       "üüüüüü\n",
+			wantTail: []string{"üü" + cutMark},
+			wantDump: "<nil>",
+		},
+		{
+			name:      "a long header is cut between characters",
+			cfg:       Capture{MaxLine: 5, StartsDump: func(l []byte) bool { return bytes.HasPrefix(l, []byte("p:")) }},
+			in:        "p:üüü\ngoroutine 1\n",
+			wantTail:  []string{},
+			wantDump:  "p:ü" + cutMark + "\ngoroutine 1\n",
+			wantTrunc: true,
+		},
+		{
 			name:     "dump from the header to EOF",
 			cfg:      Capture{StartsDump: startsPanic},
 			in:       "log 1\nlog 2\npanic: boom\n\ngoroutine 1 [running]:\nmain.main()\n",

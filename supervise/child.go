@@ -317,13 +317,6 @@ func (c *Child) Start() error {
 	if c.reaper != nil {
 		c.reaper.setMain(cmd.Process.Pid)
 	}
-	// Read after the start, off the child's path: an OOM kill within these
-	// microseconds would be missed, not misattributed.
-	c.oomBefore = -1
-	if n, err := OOMKills(0); err == nil {
-		c.oomBefore = n
-	}
-
 	c.pr = pr
 	c.capture = newCapturer(c.Capture)
 	c.readDone = make(chan error, 1)
@@ -473,6 +466,14 @@ type waitResult struct {
 func (c *Child) wait() (*Result, error) {
 	waited := make(chan waitResult, 1)
 	go func() {
+		// The OOM-kill count is read here, after the start and off
+		// Start's path (it costs a few percent of a start): an OOM kill
+		// within these microseconds would be missed, not misattributed.
+		// The send below orders it before wait's read.
+		c.oomBefore = -1
+		if n, err := OOMKills(0); err == nil {
+			c.oomBefore = n
+		}
 		err := c.cmd.Wait()
 		waited <- waitResult{c.cmd.ProcessState, err}
 	}()

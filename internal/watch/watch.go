@@ -209,7 +209,6 @@ func Run(o Options) (int, error) {
 	// a clean exit never reads it, and the child's start does not wait for it.
 	w.build = sync.OnceValue(func() report.Build { return readBuild(o.Path, w.logger) })
 	w.health = newHealth(cfg, rep, w.build, o.Env)
-	rep.FlushInBackground()
 	code := w.loop()
 	if w.exitBy.IsZero() {
 		w.exitBy = time.Now().Add(rep.deadline())
@@ -237,6 +236,8 @@ type watcher struct {
 	policy  *restartPolicy
 	ann     *announcer
 	health  *health // sessions and check-ins; nil when off
+	// flushOnce starts the background flush of earlier reports.
+	flushOnce sync.Once
 	// exitBy is when delivery must end once no child will run again: the
 	// delivery deadline, counted once for everything left to deliver (the
 	// last report, the give-up report, the background queue).
@@ -343,6 +344,9 @@ func (w *watcher) runChild() (run, bool) {
 		fmt.Fprintf(w.gate.Log(), "prodwrap: %v\n", err)
 		return run{code: supervise.ExitCode(err)}, false
 	}
+	// What earlier runs left in the spool is flushed beside the first
+	// child, after its start: the start does not wait for it.
+	w.flushOnce.Do(w.rep.FlushInBackground)
 	w.metrics.Started(time.Now())
 	w.health.started(time.Now())
 	res, err := child.Wait()
