@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,5 +127,59 @@ func TestUnknownVariableIsWarnedOnce(t *testing.T) {
 	code, _, errOut := runIn(t, "", []string{"PRODWRAP_SERVCE=api"}, "--", "/bin/sh", "-c", "exit 0")
 	if code != 0 || strings.Count(errOut, "PRODWRAP_SERVCE") != 1 || !strings.Contains(errOut, "PRODWRAP_SERVICE") {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// Each kind of configuration error fails open the same way: the child runs,
+// prodwrap exits with its status, stderr names the problem and where it
+// is, the report carries it; --strict refuses with 125 and no child.
+func TestEveryConfigErrorFailsOpen(t *testing.T) {
+	tests := []struct {
+		name string
+		toml string
+		env  []string
+		want []string // in stderr and in the report's config_errors
+	}{
+		{"a TOML typo", "[service]\nnmae = \"api\"\n", nil, []string{":2", "nmae", "service.name"}},
+		{"a bad value", "[capture]\ntail_lines = -4\n", nil, []string{":2", "tail_lines"}},
+		{"an unreadable dsn_file", "[sentry]\ndsn_file = \"/nonexistent/dsn\"\n", nil, []string{"/nonexistent/dsn"}},
+		{"a malformed DSN from the environment", "", []string{"SENTRY_DSN=https://sentry.example.com/x"}, []string{"SENTRY_DSN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "prodwrap.toml")
+			os.WriteFile(file, []byte(tt.toml), 0o600)
+			marker := filepath.Join(dir, "ran")
+			spool := filepath.Join(dir, "spool")
+			env := append([]string{"PRODWRAP_SPOOL=" + spool}, tt.env...)
+			script := "touch " + marker + "; exit 3"
+
+			code, _, errOut := runIn(t, "", env, "--config", file, "--", "/bin/sh", "-c", script)
+			if _, err := os.Stat(marker); err != nil || code != 3 {
+				t.Fatalf("exit %d, child ran: %v\n%s", code, err == nil, errOut)
+			}
+			names, _ := filepath.Glob(filepath.Join(spool, "reports", "*.json"))
+			if len(names) != 1 {
+				t.Fatalf("%d reports\n%s", len(names), errOut)
+			}
+			b, _ := os.ReadFile(names[0])
+			var rep struct {
+				ConfigErrors []string `json:"config_errors"`
+			}
+			json.Unmarshal(b, &rep)
+			all := strings.Join(rep.ConfigErrors, "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) || !strings.Contains(all, w) {
+					t.Errorf("%q: not named in stderr or in config_errors %q\n%s", w, rep.ConfigErrors, errOut)
+				}
+			}
+
+			os.Remove(marker)
+			code, _, errOut = runIn(t, "", env, "--strict", "--config", file, "--", "/bin/sh", "-c", script)
+			if _, err := os.Stat(marker); err == nil || code != 125 {
+				t.Errorf("--strict: exit %d, child ran: %v\n%s", code, err == nil, errOut)
+			}
+		})
 	}
 }
