@@ -6,22 +6,23 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/go-logfmt/logfmt"
 )
 
-// Breadcrumbs decodes the log lines that are JSON objects from a structured
-// logger: message from "msg" (log/slog, zap, logrus) or "message"
-// (zerolog); level from "level" or "lvl"; time from "time" (slog, logrus,
-// zerolog) or "ts" (zap, RFC 3339 or float seconds since the epoch), as
-// RFC 3339; every other key goes to Fields. Other lines are skipped.
+// Breadcrumbs decodes the log lines that are records of a structured
+// logger, JSON objects or logfmt (log/slog's TextHandler, logrus' text
+// formatter, zap's console encoder where it writes key=value): message
+// from "msg" (log/slog, zap, logrus) or "message" (zerolog); level from
+// "level", "lvl" or "severity"; time from "time" (slog, logrus, zerolog),
+// "ts" (zap, RFC 3339 or float seconds since the epoch) or "timestamp", as
+// RFC 3339; every other key goes to Fields. Other lines, plain text among
+// them, are skipped.
 func Breadcrumbs(lines []string) []Breadcrumb {
 	var out []Breadcrumb
 	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		if !strings.HasPrefix(l, "{") || !strings.HasSuffix(l, "}") {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
+		m := decodeRecord(strings.TrimSpace(l))
+		if m == nil {
 			continue
 		}
 		b := Breadcrumb{}
@@ -56,6 +57,47 @@ func Breadcrumbs(lines []string) []Breadcrumb {
 		out = append(out, b)
 	}
 	return out
+}
+
+// decodeRecord decodes a JSON object, or else a logfmt record, into its
+// keys and values; nil when l is neither.
+func decodeRecord(l string) map[string]any {
+	if strings.HasPrefix(l, "{") && strings.HasSuffix(l, "}") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) != nil {
+			return nil
+		}
+		return m
+	}
+	return decodeLogfmt(l)
+}
+
+// decodeLogfmt decodes a logfmt record with github.com/go-logfmt/logfmt.
+// A key without "=" is a word of text (a log pipeline's prefix, plain
+// text), not a field: it is skipped, so that only the line's key=value
+// pairs count. nil when there are none or the line is not logfmt (an
+// unterminated quote, a stray "=").
+func decodeLogfmt(l string) map[string]any {
+	if !strings.Contains(l, "=") {
+		return nil
+	}
+	d := logfmt.NewDecoder(strings.NewReader(l))
+	var m map[string]any
+	for d.ScanRecord() {
+		for d.ScanKeyval() {
+			if d.Value() == nil {
+				continue
+			}
+			if m == nil {
+				m = map[string]any{}
+			}
+			m[string(d.Key())] = string(d.Value())
+		}
+	}
+	if d.Err() != nil {
+		return nil
+	}
+	return m
 }
 
 func normalizeTime(v any) string {

@@ -32,7 +32,7 @@ type Report struct {
 	// LogTail holds the last lines the child wrote before the dump, oldest first.
 	LogTail []string `json:"log_tail"`
 	// Breadcrumbs are the LogTail lines that were structured log records
-	// (log/slog, zap, logrus, zerolog JSON), decoded.
+	// (log/slog, zap, logrus, zerolog JSON; slog and logrus logfmt), decoded.
 	Breadcrumbs []Breadcrumb `json:"breadcrumbs,omitempty"`
 	// Fingerprint groups reports of the same bug: stable across hosts,
 	// restarts, addresses and goroutine ids.

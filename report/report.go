@@ -14,9 +14,13 @@
 //     values of flags and key=value pairs whose name contains password,
 //     passwd, secret, token, key, dsn, auth, credential, cookie or session,
 //     and the password of URL user-info.
-//   - Breadcrumbs are decoded from log-tail lines that are JSON objects
-//     with a message field (log/slog "msg", zap "msg", logrus "msg",
-//     zerolog "message"); other lines stay plain text in log_tail.
+//   - Breadcrumbs are decoded from log-tail lines that are JSON objects or
+//     logfmt records (github.com/go-logfmt/logfmt: slog's TextHandler,
+//     logrus' text formatter) with a message field (log/slog "msg", zap
+//     "msg", logrus "msg", zerolog "message"); other lines stay plain text
+//     in log_tail.
+//   - A saved log's tail is its last lines before the dump (Tail), and its
+//     time the log's own timestamp of the dump's first line (LineTime).
 package report
 
 import (

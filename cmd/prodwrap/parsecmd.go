@@ -10,6 +10,7 @@ import (
 
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
+	"github.com/prodwrap/prodwrap/supervise"
 )
 
 const parseUsage = `usage: prodwrap parse [--format json|text] [--module PATH] [FILE|-]
@@ -17,7 +18,10 @@ const parseUsage = `usage: prodwrap parse [--format json|text] [--module PATH] [
 Reads a saved crash output (a service's stderr, a journal excerpt, a test
 log) from FILE or standard input and prints the report of the crash it ends
 with: the report JSON (host and command left empty: the input does not say
-them), or with --format text a readable summary.
+them), or with --format text a readable summary. The report's log_tail
+holds the last lines before the dump, and its time is the log's own
+timestamp of the crash (RFC 3339, journald, Kubernetes, slog JSON) when the
+log has one.
 
 Exit status: 0 when a crash was found, 1 when the input holds none, 125 on
 error.
@@ -51,7 +55,7 @@ func runParse(args, _ []string, std stdio) int {
 
 	opts := parse.DefaultOptions()
 	opts.MainModule = *module
-	crash, err := parse.Parse(in, opts)
+	saved, err := readSaved(in, in, opts, logTailOptions{lines: supervise.DefaultTailLines, maxLine: supervise.DefaultMaxLine})
 	if errors.Is(err, parse.ErrNoCrash) {
 		fmt.Fprintf(std.err, "prodwrap: parse: no Go crash found in %s\n", name)
 		return exitNoCrash
@@ -60,9 +64,11 @@ func runParse(args, _ []string, std stdio) int {
 		return fail(std.err, fmt.Errorf("parse %s: %w", name, err))
 	}
 	if *format == "text" {
-		err = parse.WriteText(std.out, crash)
+		err = parse.WriteText(std.out, saved.crash)
 	} else {
-		rep := report.New(report.Input{Crash: crash, Exit: report.Exit{Code: report.GoCrashStatus}})
+		in := saved.input()
+		in.Output = nil // as before: whoever runs parse has the input at hand
+		rep := report.New(in)
 		rep.Host = report.Host{} // the crash happened elsewhere: where, the input does not say
 		err = writeJSON(std.out, rep)
 	}

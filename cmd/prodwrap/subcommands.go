@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/prodwrap/prodwrap/config"
 	"github.com/prodwrap/prodwrap/internal/watch"
@@ -97,7 +98,7 @@ func runSend(args, env []string, std stdio) int {
 		return fail(std.err, fmt.Errorf("send: %w", err))
 	}
 	defer closeIn()
-	rep, err := reportFromInput(in, p.reporter)
+	rep, err := reportFromInput(in, p.reporter, p.cfg.Capture.TailLines, int(p.cfg.Capture.MaxLine))
 	if errors.Is(err, parse.ErrNoCrash) {
 		fmt.Fprintf(std.err, "prodwrap: send: no Go crash found in %s\n", label)
 		return exitNoCrash
@@ -154,7 +155,7 @@ const outputWindow = 8 << 20
 // reportFromInput accepts a saved report JSON as it is, or parses crash
 // output into a new report. The input is streamed: memory stays bounded
 // whatever its size, and a crash at the end of a huge log is found.
-func reportFromInput(in io.Reader, reporter *watch.Reporter) (*report.Report, error) {
+func reportFromInput(in io.Reader, reporter *watch.Reporter, tailLines, maxLine int) (*report.Report, error) {
 	br := bufio.NewReaderSize(in, 64<<10)
 	head, _ := br.Peek(4096)
 	var input io.Reader = br
@@ -169,16 +170,91 @@ func reportFromInput(in io.Reader, reporter *watch.Reporter) (*report.Report, er
 		}
 		input = io.MultiReader(&seen, br)
 	}
-	tail := &tailWindow{max: outputWindow}
-	c, err := parse.Parse(io.TeeReader(input, tail), parse.DefaultOptions())
+	saved, err := readSaved(in, input, parse.DefaultOptions(), logTailOptions{lines: tailLines, maxLine: maxLine})
 	if err != nil {
 		return nil, err
 	}
-	return reporter.New(report.Input{
-		Crash:  c,
-		Exit:   report.Exit{Code: report.GoCrashStatus},
-		Output: dumpOutput(in, tail, c.Start),
-	}), nil
+	return reporter.New(saved.input()), nil
+}
+
+// logTailOptions bounds the log tail of a saved log as the run command's
+// capture bounds the child's (capture.tail_lines, capture.max_line).
+type logTailOptions struct{ lines, maxLine int }
+
+// savedLog is what a saved log says of the crash it ends with.
+type savedLog struct {
+	crash  *parse.Crash
+	output []byte   // the dump, from its first line, at most report.MaxOutput bytes
+	tail   []string // the last lines before the dump
+	// time is the log's own timestamp of the dump's first line, zero when
+	// the line has none.
+	time time.Time
+}
+
+// readSaved parses input, the bytes of in (the same, or in read through
+// a buffer), streaming: memory stays bounded whatever its size. The dump's
+// output and the lines before it are read again from in when it is a file,
+// else taken from the window of the last bytes read.
+func readSaved(in, input io.Reader, opts parse.Options, tailOpts logTailOptions) (*savedLog, error) {
+	window := &tailWindow{max: outputWindow}
+	c, err := parse.Parse(io.TeeReader(input, window), opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &savedLog{crash: c, output: dumpOutput(in, window, c.Start)}
+	tail := report.NewTail(tailOpts.lines, tailOpts.maxLine)
+	writeBefore(tail, in, window, c.Start)
+	s.tail = tail.Lines()
+	first, _, _ := bytes.Cut(s.output, []byte{'\n'})
+	if t, ok := report.LineTime(string(first), time.Now()); ok {
+		s.time = t
+	}
+	return s, nil
+}
+
+// input is the report's input for a crash read from a saved log, whose
+// exit prodwrap did not see.
+func (s *savedLog) input() report.Input {
+	in := report.Input{Crash: s.crash, Exit: report.Exit{Code: report.GoCrashStatus}, Output: s.output, Tail: s.tail}
+	if !s.time.IsZero() {
+		in.Now = func() time.Time { return s.time }
+	}
+	return in
+}
+
+// writeBefore writes to w the input's bytes before offset end: read again
+// from a file, else those still in the window, from the first whole line.
+func writeBefore(w io.Writer, in io.Reader, window *tailWindow, end int64) {
+	if f, ok := in.(*os.File); ok {
+		if n, err := io.Copy(w, io.NewSectionReader(f, 0, end)); err == nil || n > 0 {
+			return // n > 0: a read error midway, the lines up to it kept
+		}
+	}
+	first := max(window.written-int64(window.max), 0)
+	if first > 0 {
+		// The window starts within a line, most likely: its start is lost.
+		w = &afterNewline{w: w}
+	}
+	window.writeRange(w, first, end)
+}
+
+// afterNewline drops what is written to it up to its first newline.
+type afterNewline struct {
+	w    io.Writer
+	seen bool
+}
+
+func (a *afterNewline) Write(p []byte) (int, error) {
+	n := len(p)
+	if !a.seen {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			return n, nil
+		}
+		a.seen, p = true, p[i+1:]
+	}
+	_, err := a.w.Write(p)
+	return n, err
 }
 
 // dumpOutput is the crash output from start, at most report.MaxOutput
@@ -233,6 +309,21 @@ func (t *tailWindow) from(off int64, n int) []byte {
 		off += end - i
 	}
 	return out
+}
+
+// writeRange writes the bytes from offset off to end that are in the
+// window to w, from the ring itself.
+func (t *tailWindow) writeRange(w io.Writer, off, end int64) {
+	off = max(off, t.written-int64(t.max), 0)
+	end = min(end, t.written)
+	for off < end {
+		i := off % int64(t.max)
+		j := min(int64(len(t.ring)), i+(end-off))
+		if _, err := w.Write(t.ring[i:j]); err != nil {
+			return
+		}
+		off += j - i
+	}
 }
 
 // runFlush implements `prodwrap flush`.
