@@ -51,7 +51,10 @@
 // journald (short, short-precise, short-iso, short-monotonic), RFC 3339
 // and Go log timestamps, Kubernetes CRI "stderr F", dmesg "[   12.345678]",
 // CI runners' "##[error]", Android logcat (brief, threadtime), docker
-// compose "api-1  | ", svlogd/multilog TAI64N. A file line may be indented
+// compose "api-1  | ", svlogd/multilog TAI64N. Lines a pipeline wrapped
+// at a fixed width are joined again (wrap.go): the width is learnt from the
+// first line of a usual width (80, 120, 160…) that looks like a piece of a
+// dump and whose next line does not start a dump line. A file line may be indented
 // by a tab, spaces, Unicode spaces or nothing. Windows exception reports
 // (runtime/signal_windows.go), gccgo tracebacks (frames without arguments
 // or offsets) and race reports of every ThreadSanitizer since Go 1.1 are

@@ -148,6 +148,14 @@ type parser struct {
 
 	truncatedLast bool
 
+	// A line held as the first pieces of a wrapped line (see wrap.go):
+	// wrapBuf holds them, wrapLast is the length of the last piece,
+	// wrapWidth the width learnt (0 until one is).
+	wrapHeld                     bool
+	wrapBuf                      []byte
+	wrapLast, wrapWidth          int
+	wrapLineStart, wrapTextStart int64
+
 	// learned is the shape of a log prefix learnt from a header found
 	// after it in the middle of a line (see learnPrefix), nil when none.
 	learned *prefixShape
@@ -207,7 +215,7 @@ func (p *parser) line(raw []byte) {
 			l = stripPrefix(rest) // a known prefix may follow the learnt one
 		}
 	}
-	p.text(l, p.lineStart+int64(n-len(l)))
+	p.wrapLine(l, n, p.lineStart+int64(n-len(l)))
 }
 
 // text handles what is left of a line without its prefixes; textStart is
@@ -672,6 +680,7 @@ func (p *parser) recycle(d *dumpState) {
 }
 
 func (p *parser) finish() (*Crash, error) {
+	p.flushWrap()
 	if p.cur != nil {
 		if p.truncatedLast {
 			p.cur.crash.Truncated = true

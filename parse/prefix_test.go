@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -108,3 +109,80 @@ func TestPrefixesGiveTheSameCrash(t *testing.T) {
 // hasPrefixes tells the goldens that are about a log prefix: their first
 // line does not start with "#".
 func hasPrefixes(in []byte) bool { return len(in) > 0 && in[0] != '#' }
+
+// linePrefixed finds the fixtures whose lines carry a prefix after their
+// notes: wrapped with its prefix, a line leaves the later pieces bare, which
+// wrap.go does not read.
+var linePrefixed = regexp.MustCompile(`(?m)^([0-9]{4}-[0-9]{2}-[0-9]{2}T|[a-z0-9-]+ +\| )`)
+
+// TestWrappedGiveTheSameCrash: every clean dump of testdata, wrapped at a
+// fixed width by a log pipeline (each piece a line of its own, and each
+// piece with a log prefix of its own), gives the Crash the clean dump gives
+// (but Start).
+func TestWrappedGiveTheSameCrash(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
+	prefixes := map[string]func(n int) string{
+		"no prefix":      func(int) string { return "" },
+		"kubernetes CRI": prefixStyles["kubernetes CRI"],
+		"journald short": prefixStyles["journald short"],
+		"dmesg":          prefixStyles["dmesg"],
+	}
+	for _, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hasPrefixes(in) || linePrefixed.Match(in) {
+			continue // a prefix wrapped with its line leaves the later pieces bare
+		}
+		want, err := parse.Parse(bytes.NewReader(in), parse.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Start = 0
+		for _, width := range []int{80, 120, 160} {
+			for name, prefix := range prefixes {
+				var b strings.Builder
+				n := 0
+				lines := strings.Split(strings.TrimSuffix(string(in), "\n"), "\n")
+				for i, l := range lines {
+					cr := strings.HasSuffix(l, "\r")
+					l = strings.TrimSuffix(l, "\r")
+					w := width
+					if strings.HasPrefix(l, "#") {
+						w = len(l) // the fixture's own notes are not the child's
+					}
+					for {
+						piece := l[:min(len(l), w)]
+						l = l[len(piece):]
+						b.WriteString(prefix(n))
+						n++
+						b.WriteString(piece)
+						if len(l) == 0 {
+							break
+						}
+						if cr {
+							b.WriteString("\r")
+						}
+						b.WriteString("\n")
+					}
+					if cr {
+						b.WriteString("\r")
+					}
+					if i < len(lines)-1 || strings.HasSuffix(string(in), "\n") {
+						b.WriteString("\n")
+					}
+				}
+				got, err := parse.Parse(strings.NewReader(b.String()), parse.DefaultOptions())
+				if err != nil {
+					t.Errorf("%s wrapped at %d, %s: %v", f, width, name, err)
+					continue
+				}
+				got.Start = 0
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s wrapped at %d, %s (-clean +wrapped):\n%s", f, width, name, diff)
+				}
+			}
+		}
+	}
+}
