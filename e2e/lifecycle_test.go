@@ -107,21 +107,7 @@ func checkRanThrough(t *testing.T, w *watched, code int, marker string) {
 // by side: delivery goes on in the background while the next child starts.
 func TestCrashLoopIsNotHeldBackByDelivery(t *testing.T) {
 	const loop = 15 * time.Second
-	config := func(url string) string {
-		return fmt.Sprintf(`
-[process]
-restart = "always"
-restart_delay = "10ms"
-restart_max_delay = "20ms"
-max_restarts = 0
-
-[delivery]
-deadline = %q
-
-[[webhook]]
-url = %q
-`, signalDeadline, url)
-	}
+	config := crashLoopConfig
 	type loopRun struct {
 		w     *watched
 		count string

@@ -294,26 +294,10 @@ func readJournalEntry(t *testing.T, b []byte) map[string]string {
 // journald's socket ($PRODWRAP_JOURNAL_SOCKET, the test's).
 func TestJournalEntryOfACrash(t *testing.T) {
 	crasher := zoo.Build(t, zoo.Plain)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "journal.sock")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	stderr, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stderr.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(stderr.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
+	conn, stderr, journalEnv := journalStderr(t, t.TempDir())
 	spool := t.TempDir()
 	cmd := command(t, prodwrapBin(t), "--", crasher, "nil-deref")
-	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+spool, "PRODWRAP_JOURNAL_SOCKET="+path,
-		fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
+	cmd.Env = append(append(os.Environ(), "PRODWRAP_SPOOL="+spool), journalEnv...)
 	cmd.Stderr = stderr
 	if code := exitCode(t, cmd.Run()); code != 2 {
 		t.Fatalf("exit %d", code)
@@ -534,26 +518,11 @@ func TestSentryEventIDReachesThePlatform(t *testing.T) {
 	rcv := testreceiver.StartSentry(t)
 	crasher := zoo.Build(t, zoo.Plain)
 	dir := t.TempDir()
-	jpath := filepath.Join(dir, "journal.sock")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: jpath, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	stderr, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stderr.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(stderr.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
+	conn, stderr, journalEnv := journalStderr(t, dir)
 	tlog := filepath.Join(dir, "termination-log")
 	spool := t.TempDir()
 	cmd := command(t, prodwrapBin(t), "--termination-log", tlog, "--", crasher, "panic-string")
-	cmd.Env = append(os.Environ(), "PRODWRAP_SPOOL="+spool, "PRODWRAP_FILE=true", "SENTRY_DSN="+rcv.DSN(),
-		"PRODWRAP_JOURNAL_SOCKET="+jpath, fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
+	cmd.Env = append(append(os.Environ(), "PRODWRAP_SPOOL="+spool, "PRODWRAP_FILE=true", "SENTRY_DSN="+rcv.DSN()), journalEnv...)
 	cmd.Stderr = stderr
 	if code := exitCode(t, cmd.Run()); code != 2 {
 		t.Fatalf("exit %d", code)
@@ -587,4 +556,27 @@ func TestSentryEventIDReachesThePlatform(t *testing.T) {
 	if f := readJournalEntry(t, buf[:n]); f["SENTRY_EVENT_ID"] != event {
 		t.Errorf("SENTRY_EVENT_ID=%q, want %s", f["SENTRY_EVENT_ID"], event)
 	}
+}
+
+// journalStderr stands for journald: a datagram socket in dir for the
+// journal's entries, and a file for prodwrap's stderr that JOURNAL_STREAM
+// names, with the environment that says both. Both close with the test.
+func journalStderr(t *testing.T, dir string) (*net.UnixConn, *os.File, []string) {
+	t.Helper()
+	path := filepath.Join(dir, "journal.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	stderr, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stderr.Close() })
+	var st unix.Stat_t
+	if err := unix.Fstat(int(stderr.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	return conn, stderr, []string{"PRODWRAP_JOURNAL_SOCKET=" + path, fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino)}
 }

@@ -160,19 +160,7 @@ url = %q
 // children ran, at whatever point of the loop prodwrap is then.
 func stopDuringCrashLoop(t *testing.T, sig syscall.Signal, hookURL string) {
 	count := filepath.Join(t.TempDir(), "starts")
-	w := startProdwrap(t, fmt.Sprintf(`
-[process]
-restart = "always"
-restart_delay = "10ms"
-restart_max_delay = "20ms"
-max_restarts = 0
-
-[delivery]
-deadline = %q
-
-[[webhook]]
-url = %q
-`, signalDeadline, hookURL), exitsChild(count)...)
+	w := startProdwrap(t, crashLoopConfig(hookURL), exitsChild(count)...)
 	awaitLines(t, w, count, 3)
 
 	st := w.stop(t, sig, signalDeadline)
@@ -653,4 +641,22 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// crashLoopConfig restarts always, with tiny delays and no cap, and
+// delivers to the webhook at url within signalDeadline.
+func crashLoopConfig(url string) string {
+	return fmt.Sprintf(`
+[process]
+restart = "always"
+restart_delay = "10ms"
+restart_max_delay = "20ms"
+max_restarts = 0
+
+[delivery]
+deadline = %q
+
+[[webhook]]
+url = %q
+`, signalDeadline, url)
 }
