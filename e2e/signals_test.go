@@ -380,16 +380,9 @@ func (w *watched) stderr(t *testing.T) []byte {
 func (w *watched) pending(t *testing.T) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
-	names, _ := filepath.Glob(filepath.Join(w.spool, "pending", "*.json"))
-	for _, n := range names {
-		var entry map[string]any
-		b, err := os.ReadFile(n)
-		if err == nil {
-			err = json.Unmarshal(b, &entry)
-		}
-		if err != nil {
-			t.Fatalf("spool entry %s: %v", n, err)
-		}
+	names, entries := jsonFiles(t, filepath.Join(w.spool, "pending", "*.json"))
+	for i, n := range names {
+		entry := entries[i]
 		rep := entry
 		if r, ok := entry["report"].(map[string]any); ok {
 			rep = r // an entry wraps the report with its delivery state
@@ -429,20 +422,28 @@ func (w *watched) awaitDelivered(t *testing.T) {
 // reports/, as JSON objects.
 func (w *watched) fileReports(t *testing.T) []map[string]any {
 	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(w.spool, "reports", "*.json"))
-	var out []map[string]any
+	_, out := jsonFiles(t, filepath.Join(w.spool, "reports", "*.json"))
+	return out
+}
+
+// jsonFiles reads the JSON objects in the files pattern matches, in the
+// order of their names; one that does not decode fails the test.
+func jsonFiles(t *testing.T, pattern string) ([]string, []map[string]any) {
+	t.Helper()
+	names, _ := filepath.Glob(pattern)
+	out := make([]map[string]any, 0, len(names))
 	for _, n := range names {
-		var rep map[string]any
+		var v map[string]any
 		b, err := os.ReadFile(n)
 		if err == nil {
-			err = json.Unmarshal(b, &rep)
+			err = json.Unmarshal(b, &v)
 		}
 		if err != nil {
-			t.Fatalf("report %s: %v", n, err)
+			t.Fatalf("%s: %v", n, err)
 		}
-		out = append(out, rep)
+		out = append(out, v)
 	}
-	return out
+	return names, out
 }
 
 // statusOf maps Wait's error to a shell's status: the code, or 128+N for
