@@ -369,7 +369,7 @@ func (d *Dispatcher) Flush(ctx context.Context) (*FlushResult, error) {
 // child's last byte: kind, message, culprit file:line, where the report is.
 func WriteSummary(w io.Writer, r *report.Report, where string) error {
 	c := r.Crash
-	msg := c.Message
+	msg := c.Headline()
 	if len(msg) > 200 {
 		msg = msg[:200] + "…"
 	}

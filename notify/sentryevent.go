@@ -337,7 +337,7 @@ func newSentryEvent(r *report.Report, o EventOptions) *sentry.Event {
 	fr := newFramer(r)
 	exc := sentry.Exception{
 		Type:      ExceptionType(c),
-		Value:     c.Message,
+		Value:     c.Headline(),
 		Mechanism: &sentry.Mechanism{Type: "prodwrap", Handled: sentry.Pointer(false)},
 	}
 	if g := c.Goroutine; g != nil {

@@ -273,7 +273,7 @@ func SlackMessage(r *report.Report, link SlackLink) (string, []slack.Block) {
 	if g := r.GaveUp; g != nil {
 		title = fmt.Sprintf("prodwrap gave up restarting %s on %s after %d restarts", orUnknown(r.Service), orUnknown(r.Host.Hostname), g.Restarts)
 	}
-	text := fmt.Sprintf("%s: %s: %s", title, c.Kind, firstLine(c.Message))
+	text := fmt.Sprintf("%s: %s: %s", title, c.Kind, firstLine(c.Headline()))
 	md := slackMarkdown
 	exit := fmt.Sprintf("%d", r.Exit.Code)
 	if r.Exit.Signal != nil {
@@ -292,7 +292,7 @@ func SlackMessage(r *report.Report, link SlackLink) (string, []slack.Block) {
 	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slackPlain(":rotating_light: "+title, slackMaxHeader)),
-		slackSection(md("*" + string(c.Kind) + "*: " + escape(c.Message))),
+		slackSection(md("*" + string(c.Kind) + "*: " + escape(c.Headline()))),
 		slack.NewSectionBlock(nil, fields, nil),
 	}
 	if c.Culprit != nil {
@@ -342,7 +342,7 @@ func SlackMessage(r *report.Report, link SlackLink) (string, []slack.Block) {
 
 // SlackSummary is the message that closes a flood window.
 func SlackSummary(service, host string, count int, window time.Duration, sample *report.Report) (string, []slack.Block) {
-	text := fmt.Sprintf("%s crashed %d times in %s on %s (%s: %s)", orUnknown(service), count, window.Round(time.Second), orUnknown(host), sample.Crash.Kind, firstLine(sample.Crash.Message))
+	text := fmt.Sprintf("%s crashed %d times in %s on %s (%s: %s)", orUnknown(service), count, window.Round(time.Second), orUnknown(host), sample.Crash.Kind, firstLine(sample.Crash.Headline()))
 	return text, []slack.Block{slackSection(slackMarkdown(escape(text)))}
 }
 

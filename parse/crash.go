@@ -47,6 +47,10 @@ type Crash struct {
 	Buckets []Bucket `json:"buckets"`
 	// Races holds the data race reports, for kind race (and before a panic).
 	Races []Race `json:"races,omitempty"`
+	// Inferred is set when the header was lost and the kind was read from
+	// what remains: it names the evidence ("header lost: every goroutine
+	// is blocked for good"); doc.go, "Headers lost or cut".
+	Inferred string `json:"inferred,omitempty"`
 	// Truncated is true when the input was cut (a cap was hit, the last line
 	// was incomplete, frames were elided by the runtime or by a cap).
 	Truncated bool `json:"truncated"`
@@ -57,6 +61,16 @@ type Crash struct {
 	// line. input[Start:] is the dump. For a dump that began in the middle of a line, after a log line
 	// without its newline, Start is where the header begins in that line.
 	Start int64 `json:"-"`
+}
+
+// Headline is the message to show a person: Message, or when the header
+// was lost and its message with it, what the kind was inferred from, in
+// parentheses ("(header lost: every goroutine is blocked for good)").
+func (c *Crash) Headline() string {
+	if c.Message == "" && c.Inferred != "" {
+		return "(" + c.Inferred + ")"
+	}
+	return c.Message
 }
 
 // Signal is a signal the runtime reported.

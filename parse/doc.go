@@ -38,9 +38,17 @@
 // ("^\SIGQUIT: quit"); the end of a cut header ("error: unexpected signal
 // during runtime execution"); the "runtime: goroutine stack exceeds" and
 // "runtime: out of memory: cannot allocate" lines the runtime prints right
-// before it throws; a goroutine with no header that is growing its stack
-// (runtime.morestack, newstack). Other goroutine stacks with no header
-// before them are logged ones (debug.Stack, pprof) and no crash.
+// before it throws. Goroutine stacks with no header before them are as
+// often a program's own (debug.Stack, pprof, net/http's log of a recovered
+// panic); they count only on what a dying runtime alone leaves, each rule
+// cited from the runtime's source in headless.go: a stack growing itself
+// (runtime.morestack: stack_overflow), a throw in the first stack or a
+// "runtime stack:" section before it (fatal_error), every goroutine
+// blocked for good (deadlock), and — only with Options.ExitCode 2 or
+// ExitSignal SIGABRT, the statuses the runtime ends a process with after a
+// dump — stacks that end the output (panic when a running goroutine comes
+// first, sigquit otherwise). Crash.Inferred names the evidence; the message
+// is left empty where the stacks cannot tell it.
 //
 // # Line grammar
 //

@@ -13,18 +13,20 @@ func TestNotACrash(t *testing.T) {
 	for name, in := range map[string]string{
 		// A real panic prints its goroutine (runtime/panic.go fatalpanic);
 		// a "panic: " line alone, exit status 1, is the program's own.
-		"a bare panic line":                       "panic: boom\n",
-		"a bare panic line, then exit status":     "starting\npanic: config missing\nexit status 1\n",
-		"a bare panic line in a CRI log":          "2024-01-01T00:00:00.000000000Z stderr F panic: boom\n2024-01-01T00:00:00.000000000Z stderr F \n",
-		"a bare multi-line panic":                 "panic: bad input\nline 2 of the value\nline 3\n\n",
-		"a bare timeout line":                     "panic: test timed out after 10m0s\n",
-		"a cut header with nothing after it":      "error: unexpected signal during runtime execution\n",
-		"log lines that end like a header":        "error: connection refused\nretrying\nerror: connection refused\nretrying\nerror: gave up\n",
-		"a logged debug.Stack":                    "recovered: boom\ngoroutine 7 [running]:\nruntime/debug.Stack()\n\t/usr/local/go/src/runtime/debug/stack.go:26 +0x5e\nmain.handle.func1()\n\t/src/app/main.go:12 +0x45\npanic({0x4a1b20?, 0x5f3c10?})\n\t/usr/local/go/src/runtime/panic.go:785 +0x132\nmain.handle()\n\t/src/app/main.go:15 +0x2b\n\nstill serving\n",
-		"pprof goroutine debug=2 in a log":        "goroutine 1 [chan receive]:\nmain.main()\n\t/src/app/main.go:9 +0x25\n\ngoroutine 6 [select]:\nmain.loop()\n\t/src/app/loop.go:3 +0x1\n",
-		"a runtime line alone":                    "runtime: note: your Linux kernel may be buggy\nstarted\n",
-		"an Exception word that is not Windows's": "Exception 0xc0000005 happened in the plugin, retrying\n",
-		"a log line starting with a signal name":  "SIGTERM: shutting down\n",
+		"a bare panic line":                        "panic: boom\n",
+		"a bare panic line, then exit status":      "starting\npanic: config missing\nexit status 1\n",
+		"a bare panic line in a CRI log":           "2024-01-01T00:00:00.000000000Z stderr F panic: boom\n2024-01-01T00:00:00.000000000Z stderr F \n",
+		"a bare multi-line panic":                  "panic: bad input\nline 2 of the value\nline 3\n\n",
+		"a bare timeout line":                      "panic: test timed out after 10m0s\n",
+		"a cut header with nothing after it":       "error: unexpected signal during runtime execution\n",
+		"log lines that end like a header":         "error: connection refused\nretrying\nerror: connection refused\nretrying\nerror: gave up\n",
+		"a logged debug.Stack":                     "recovered: boom\ngoroutine 7 [running]:\nruntime/debug.Stack()\n\t/usr/local/go/src/runtime/debug/stack.go:26 +0x5e\nmain.handle.func1()\n\t/src/app/main.go:12 +0x45\npanic({0x4a1b20?, 0x5f3c10?})\n\t/usr/local/go/src/runtime/panic.go:785 +0x132\nmain.handle()\n\t/src/app/main.go:15 +0x2b\n\nstill serving\n",
+		"pprof goroutine debug=2 in a log":         "goroutine 18 [running]:\nruntime/pprof.writeGoroutineStacks({0x5d2a40, 0xc000012345})\n\t/usr/local/go/src/runtime/pprof/pprof.go:761 +0x6a\nruntime/pprof.writeGoroutine({0x5d2a40?, 0xc000012345?}, 0x2)\n\t/usr/local/go/src/runtime/pprof/pprof.go:750 +0x25\nmain.debugDump()\n\t/src/app/debug.go:12 +0x3c\ncreated by main.main in goroutine 1\n\t/src/app/main.go:8 +0x1f\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/src/app/main.go:9 +0x25\n\ngoroutine 6 [select]:\nmain.loop()\n\t/src/app/loop.go:3 +0x1\n",
+		"runtime.Stack of all goroutines in a log": "dumping goroutines\ngoroutine 7 [running]:\nmain.dumpAll()\n\t/src/app/debug.go:20 +0x4a\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/src/app/main.go:9 +0x25\nserver still up\n",
+		"net/http logs a recovered panic":          "http: panic serving 127.0.0.1:51234: boom\ngoroutine 21 [running]:\nnet/http.(*conn).serve.func1()\n\t/usr/local/go/src/net/http/server.go:1947 +0xbe\npanic({0x6a5e40?, 0x7b4f60?})\n\t/usr/local/go/src/runtime/panic.go:785 +0x132\nmain.handler({0x7b9a18?, 0xc0001420e0?}, 0x0?)\n\t/src/app/handler.go:14 +0x25\nnet/http.HandlerFunc.ServeHTTP(0x0?, {0x7b9a18?, 0xc0001420e0?}, 0x0?)\n\t/usr/local/go/src/net/http/server.go:2220 +0x29\ncreated by net/http.(*Server).Serve in goroutine 1\n\t/usr/local/go/src/net/http/server.go:3360 +0x485\n",
+		"a runtime line alone":                     "runtime: note: your Linux kernel may be buggy\nstarted\n",
+		"an Exception word that is not Windows's":  "Exception 0xc0000005 happened in the plugin, retrying\n",
+		"a log line starting with a signal name":   "SIGTERM: shutting down\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, err := parse.Parse(strings.NewReader(in), parse.DefaultOptions())
@@ -148,6 +150,60 @@ func TestFamilies(t *testing.T) {
 			}
 			if msg := tt.want(c); msg != "" {
 				t.Errorf("%s: %+v goroutine %+v", msg, c, c.Goroutine)
+			}
+		})
+	}
+}
+
+// TestHeadlessStacksNeedTheirEvidence: goroutine stacks whose header was
+// lost count as a crash only on evidence a dying runtime leaves (headless.go):
+// the same stacks read as a crash or as a program's own output depending on
+// what they show and on how the process ended.
+func TestHeadlessStacksNeedTheirEvidence(t *testing.T) {
+	const (
+		running  = "goroutine 1 [running]:\nmain.load(0x0)\n\t/src/app/load.go:12 +0x1d\nmain.main()\n\t/src/app/main.go:8 +0x25\n"
+		blocked  = "goroutine 1 [chan receive]:\nmain.main()\n\t/src/app/main.go:9 +0x25\n\ngoroutine 6 [select]:\nmain.loop()\n\t/src/app/loop.go:3 +0x1\ncreated by main.main in goroutine 1\n\t/src/app/main.go:7 +0x1f\n"
+		sleeping = "goroutine 1 [chan receive]:\nmain.main()\n\t/src/app/main.go:9 +0x25\n\ngoroutine 6 [sleep]:\ntime.Sleep(0x3b9aca00)\n\t/usr/local/go/src/runtime/time.go:300 +0x11d\nmain.tick()\n\t/src/app/tick.go:5 +0x1\n"
+		throws   = "goroutine 7 [running]:\nruntime.throw({0x4b6a3e?, 0x0?})\n\t/usr/local/go/src/runtime/panic.go:992 +0x71\nruntime.mapaccess2_faststr(0x4a4e20, 0xc000070180, {0x4b2f6b, 0x3})\n\t/usr/local/go/src/runtime/map_faststr.go:117 +0x3d4\nmain.get()\n\t/src/app/cache.go:9 +0x5b\n"
+		debugStk = "goroutine 1 [running]:\nruntime/debug.Stack()\n\t/usr/local/go/src/runtime/debug/stack.go:26 +0x5e\nmain.main()\n\t/src/app/main.go:8 +0x25\n"
+	)
+	type exit struct{ code, signal int }
+	tests := []struct {
+		name string
+		in   string
+		exit exit
+		want parse.Kind // "" for ErrNoCrash
+	}{
+		{"a running stack, exit unknown (a saved log)", running, exit{}, ""},
+		{"a running stack, exit 1 (log.Fatal after logging it)", running, exit{code: 1}, ""},
+		{"a running stack, exit 2", running, exit{code: 2}, parse.KindPanic},
+		{"a running stack, SIGABRT (GOTRACEBACK=crash)", running, exit{signal: 6}, parse.KindPanic},
+		{"a running stack, SIGKILL", running, exit{signal: 9}, ""},
+		{"a running stack, exit 2, but log lines follow it", running + "still serving\n", exit{code: 2}, ""},
+		{"every goroutine blocked, exit unknown", blocked, exit{}, parse.KindDeadlock},
+		{"every goroutine blocked, in the middle of a log", "starting\n" + blocked + "systemd: service exited\n", exit{}, parse.KindDeadlock},
+		{"every goroutine blocked, exit 1", blocked, exit{code: 1}, ""},
+		{"one goroutine asleep: a timer could wake it, no deadlock", sleeping, exit{}, ""},
+		{"one goroutine asleep, exit 2: a SIGQUIT dump", sleeping, exit{code: 2}, parse.KindSigquit},
+		{"runtime.throw in the first stack, exit unknown", throws, exit{}, parse.KindFatalError},
+		{"runtime.throw in the first stack, exit 3", throws, exit{code: 3}, ""},
+		{"debug.Stack, exit 2", debugStk, exit{code: 2}, ""},
+		{"debug.Stack followed by blocked goroutines", debugStk + "\n" + blocked, exit{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := parse.DefaultOptions()
+			o.ExitCode, o.ExitSignal = tt.exit.code, tt.exit.signal
+			c, err := parse.Parse(strings.NewReader(tt.in), o)
+			switch {
+			case tt.want == "" && !errors.Is(err, parse.ErrNoCrash):
+				t.Errorf("got %+v, %v; want ErrNoCrash", c, err)
+			case tt.want != "" && err != nil:
+				t.Errorf("got %v; want kind %s", err, tt.want)
+			case tt.want != "" && (c.Kind != tt.want || !strings.HasPrefix(c.Inferred, "header lost: ")):
+				t.Errorf("got kind %s, inferred %q; want kind %s, inferred", c.Kind, c.Inferred, tt.want)
+			case tt.want != "" && c.Message == "" && c.Headline() != "("+c.Inferred+")":
+				t.Errorf("Headline() = %q with no message: want the evidence", c.Headline())
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +16,31 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden reports in testdata")
+
+// testdataOptions are the options a dump of testdata is parsed with: the
+// defaults, and how the process ended when its comment lines say so
+// ("# parse: exit_code=2", "# parse: exit_signal=6"), as the watcher tells
+// Parse when it ran the child.
+func testdataOptions(in []byte) parse.Options {
+	o := parse.DefaultOptions()
+	for _, l := range strings.Split(string(in), "\n") {
+		d, ok := strings.CutPrefix(l, "# parse: ")
+		if !ok {
+			continue
+		}
+		for _, kv := range strings.Fields(d) {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.Atoi(v)
+			switch k {
+			case "exit_code":
+				o.ExitCode = n
+			case "exit_signal":
+				o.ExitSignal = n
+			}
+		}
+	}
+	return o
+}
 
 // TestGolden parses the checked-in dumps of testdata/*.txt — formats the
 // installed Go no longer prints, and what log systems do to dumps — and
@@ -31,7 +57,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := parse.Parse(bytes.NewReader(in), parse.DefaultOptions())
+			c, err := parse.Parse(bytes.NewReader(in), testdataOptions(in))
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}

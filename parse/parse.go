@@ -35,6 +35,20 @@ type Options struct {
 	MaxMessage int
 	// MaxRaces is the number of race reports kept. Default 16.
 	MaxRaces int
+	// ExitCode is the exit status of the process that printed the input,
+	// when the caller ran it (prodwrap's watcher does); 0 when unknown (a
+	// saved log) or when a signal ended the process. The Go runtime ends a
+	// process with status 2 after it printed a panic, a fatal error or a
+	// SIGQUIT dump (runtime/panic.go fatalpanic and fatalthrow: exit(2);
+	// runtime/signal_unix.go sighandler: exit(2)), so status 2 confirms
+	// goroutine stacks whose header was lost (doc.go, "Headers lost or
+	// cut"); any other status leaves them a program's own logged stacks.
+	ExitCode int
+	// ExitSignal is the signal that ended that process, 0 for none or
+	// unknown. SIGABRT (6) is how the runtime ends it under
+	// GOTRACEBACK=crash (runtime/signal_unix.go crash → dieFromSignal), and
+	// confirms stacks whose header was lost as status 2 does.
+	ExitSignal int
 
 	_ struct{}
 }
@@ -147,6 +161,7 @@ type parser struct {
 	lineStart, runtimeStart, sepStart int64
 
 	truncatedLast bool
+	atEOF         bool // the input is over: what is still open ended the output
 
 	// A line held as the first pieces of a wrapped line (see wrap.go):
 	// wrapBuf holds them, wrapLast is the length of the last piece,
@@ -298,7 +313,7 @@ func (p *parser) text(l []byte, textStart int64) {
 			if p.rtStack >= 0 {
 				d.crash.Start = p.rtStack
 			}
-			d.headless, d.weak, d.growing = true, true, p.rtGrowing
+			d.headless, d.weak, d.growing, d.rtBefore = true, true, p.rtGrowing, p.rtStack >= 0
 			p.rtStack, p.rtGrowing = -1, false
 			p.cur = d
 			d.startGoroutine(p, id, inner)
@@ -325,9 +340,15 @@ func (p *parser) text(l []byte, textStart int64) {
 		d.blank(p)
 		return
 	}
-	if !d.body(p, l) {
+	if d.body(p, l) {
+		d.trailing = 0
+	} else {
 		d.noise++
-		if d.noise > maxNoise && !d.confirmed || d.headless && d.phase != phaseGoroutine {
+		d.trailing++
+		switch {
+		case d.pending && d.phase != phaseGoroutine:
+			p.endCur() // its stacks are over: they decide whether it counts
+		case d.noise > maxNoise && !d.confirmed || d.headless && d.phase != phaseGoroutine:
 			p.dropCur()
 		}
 		if !d.confirmed {
@@ -472,7 +493,9 @@ func (p *parser) inferFromRuntimeLines() {
 		default:
 			continue
 		}
-		p.startDump(KindFatalError, []byte(msg), false, 0).weak = true
+		d := p.startDump(KindFatalError, []byte(msg), false, 0)
+		d.weak = true
+		d.crash.Inferred = `header lost: the "runtime: " line before it`
 		return
 	}
 }
@@ -646,6 +669,10 @@ func (p *parser) endCur() {
 	}
 	d.finishGoroutine(p)
 	p.cur = nil
+	if d.pending && !d.inferAtEnd(p) {
+		p.recycle(d)
+		return
+	}
 	if d.confirmed || (!d.midLine && !d.weak && d.noise <= maxNoise && !needsConfirmation(d.crash.Kind)) {
 		p.best = d
 	} else {
@@ -681,6 +708,7 @@ func (p *parser) recycle(d *dumpState) {
 
 func (p *parser) finish() (*Crash, error) {
 	p.flushWrap()
+	p.atEOF = true
 	if p.cur != nil {
 		if p.truncatedLast {
 			p.cur.crash.Truncated = true
@@ -717,6 +745,11 @@ type dumpState struct {
 	weak         bool // an inferred or cut header: counts only when confirmed
 	headless     bool // no header: kept only when the first stack says what happened
 	growing      bool // a runtime stack before the headless goroutine grew a stack
+	rtBefore     bool // a "runtime stack:" section came before the headless goroutine
+	pending      bool // headless, and its first stack did not say what happened: the others decide (inferAtEnd)
+	notBlocked   bool // a goroutine of a pending dump is not blocked for good (blockedForever)
+	logged       bool // pending, and a program's own stacks: dropped when they end
+	trailing     int  // lines of other text since the last line of the dump
 	implicitG    bool // the crashing goroutine's frames come without a header (Windows)
 	contLines    int  // unindented lines of a multi-line panic value (Go ≤ 1.21)
 	noise        int
@@ -1035,7 +1068,7 @@ func (d *dumpState) blank(p *parser) {
 
 func (d *dumpState) startGoroutine(p *parser, id int, inner []byte) {
 	d.finishGoroutine(p)
-	d.confirmed = true
+	d.confirmed = !d.pending
 	d.noise = 0
 	d.phase = phaseGoroutine
 	d.crash.Goroutines++
@@ -1130,19 +1163,18 @@ func (d *dumpState) finishGoroutine(p *parser) {
 	}
 	g.active = false
 	if d.headless {
-		// A dump whose header was lost counts when its first stack shows
-		// the runtime growing it (runtime.morestack → newstack, the path
-		// of "stack overflow", runtime/stack.go; gccgo: __morestack).
-		// Other headerless stacks are logged ones (debug.Stack, pprof).
-		if !d.overflowing() {
-			if p.cur == d {
-				p.dropCur()
-			}
-			return
-		}
 		d.headless = false
-		d.confirmed = true
-		d.crash.Message = "stack overflow"
+		switch d.inferFromFirstStack(p) {
+		case firstStackLogged:
+			// The goroutines that follow belong to the same logged
+			// dump (pprof, runtime.Stack of all): read them, then drop it.
+			d.pending, d.logged, d.notBlocked = true, true, true
+		case firstStackUndecided:
+			d.pending = true
+		}
+	}
+	if d.pending && !systemGoroutine(g) && !blockedForever(g.state) {
+		d.notBlocked = true
 	}
 	if !d.haveCrashing {
 		d.haveCrashing = true

@@ -177,7 +177,7 @@ func TestReadersGiveTheSameCrash(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
 	for _, f := range files {
 		in, _ := os.ReadFile(f)
-		want, err := parse.Parse(bytes.NewReader(in), parse.DefaultOptions())
+		want, err := parse.Parse(bytes.NewReader(in), testdataOptions(in))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func TestReadersGiveTheSameCrash(t *testing.T) {
 			"HalfReader":    iotest.HalfReader(bytes.NewReader(in)),
 			"DataErrReader": iotest.DataErrReader(bytes.NewReader(in)),
 		} {
-			got, err := parse.Parse(r, parse.DefaultOptions())
+			got, err := parse.Parse(r, testdataOptions(in))
 			if err != nil {
 				t.Fatalf("%s %s: %v", f, name, err)
 			}
@@ -195,7 +195,7 @@ func TestReadersGiveTheSameCrash(t *testing.T) {
 			}
 		}
 		boom := errors.New("disk gone")
-		_, err = parse.Parse(io.MultiReader(bytes.NewReader(in[:len(in)/2]), iotest.ErrReader(boom)), parse.DefaultOptions())
+		_, err = parse.Parse(io.MultiReader(bytes.NewReader(in[:len(in)/2]), iotest.ErrReader(boom)), testdataOptions(in))
 		if !errors.Is(err, boom) {
 			t.Errorf("%s: an error mid-stream gave %v, want it wrapped", f, err)
 		}

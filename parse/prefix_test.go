@@ -72,7 +72,7 @@ func TestPrefixesGiveTheSameCrash(t *testing.T) {
 			continue // a golden of a prefix style itself
 		}
 		clean++
-		want, err := parse.Parse(bytes.NewReader(in), parse.DefaultOptions())
+		want, err := parse.Parse(bytes.NewReader(in), testdataOptions(in))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestPrefixesGiveTheSameCrash(t *testing.T) {
 				b.WriteString(prefix(n))
 				b.WriteString(l)
 			}
-			got, err := parse.Parse(strings.NewReader(b.String()), parse.DefaultOptions())
+			got, err := parse.Parse(strings.NewReader(b.String()), testdataOptions(in))
 			if err != nil {
 				t.Errorf("%s with %s: %v", f, name, err)
 				continue
@@ -113,7 +113,7 @@ func hasPrefixes(in []byte) bool { return len(in) > 0 && in[0] != '#' }
 // linePrefixed finds the fixtures whose lines carry a prefix after their
 // notes: wrapped with its prefix, a line leaves the later pieces bare, which
 // wrap.go does not read.
-var linePrefixed = regexp.MustCompile(`(?m)^([0-9]{4}-[0-9]{2}-[0-9]{2}T|[a-z0-9-]+ +\| )`)
+var linePrefixed = regexp.MustCompile(`(?m)^([0-9]{4}-[0-9]{2}-[0-9]{2}T|[0-9]{4}/[0-9]{2}/[0-9]{2} |[a-z0-9-]+ +\| )`)
 
 // TestWrappedGiveTheSameCrash: every clean dump of testdata, wrapped at a
 // fixed width by a log pipeline (each piece a line of its own, and each
@@ -135,7 +135,7 @@ func TestWrappedGiveTheSameCrash(t *testing.T) {
 		if hasPrefixes(in) || linePrefixed.Match(in) {
 			continue // a prefix wrapped with its line leaves the later pieces bare
 		}
-		want, err := parse.Parse(bytes.NewReader(in), parse.DefaultOptions())
+		want, err := parse.Parse(bytes.NewReader(in), testdataOptions(in))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +173,7 @@ func TestWrappedGiveTheSameCrash(t *testing.T) {
 						b.WriteString("\n")
 					}
 				}
-				got, err := parse.Parse(strings.NewReader(b.String()), parse.DefaultOptions())
+				got, err := parse.Parse(strings.NewReader(b.String()), testdataOptions(in))
 				if err != nil {
 					t.Errorf("%s wrapped at %d, %s: %v", f, width, name, err)
 					continue

@@ -16,7 +16,7 @@ const textFrames = 12
 func WriteText(w io.Writer, c *Crash) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "kind:     %s\n", c.Kind)
-	fmt.Fprintf(bw, "message:  %s\n", indent(c.Message))
+	fmt.Fprintf(bw, "message:  %s\n", indent(c.Headline()))
 	if c.Signal != nil {
 		fmt.Fprintf(bw, "signal:   %s code=%s addr=%s pc=%s\n", c.Signal.Name, c.Signal.Code, c.Signal.Addr, c.Signal.PC)
 	}

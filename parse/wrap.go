@@ -50,11 +50,16 @@ func (p *parser) wrapCandidate(l []byte, n int) bool {
 }
 
 // dumpish tells a line that may be a piece of a dump's line from log text,
-// before a width is learnt: a header, an indented file line, or a function
-// line's start (no blank before its first parenthesis).
+// before a width is learnt: a header, an indented file line (by a tab, or
+// by spaces when it reads as a file line), or a function line's start (no
+// blank before its first parenthesis).
 func dumpish(l []byte) bool {
 	if StartsDump(l) || l[0] == '\t' {
 		return true
+	}
+	if l[0] == ' ' {
+		_, _, _, ok := fileLine(l)
+		return ok
 	}
 	sp := bytes.IndexByte(l, ' ')
 	return sp < 0 || bytes.IndexByte(l[:sp], '(') > 0

@@ -170,7 +170,9 @@ func runMonitor(o Options, spec string) int {
 	exe, _ := os.Executable()
 	build, _ := watch.ReadBuild(exe)
 	out := &headBuffer{max: report.MaxOutput}
-	crash := watch.ParseCrash(io.TeeReader(crashOutput(os.Stdin, stderrFatalLine), out), build, logger)
+	// The output is parsed as it comes, before the exit status is known:
+	// stacks whose header was lost are read without it.
+	crash := watch.ParseCrash(io.TeeReader(crashOutput(os.Stdin, stderrFatalLine), out), build, 0, 0, logger)
 	_, _ = io.Copy(out, os.Stdin) // what the parser left
 	ended := time.Now()
 

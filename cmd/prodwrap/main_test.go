@@ -30,6 +30,9 @@ func runIn(t *testing.T, stdin string, env []string, args ...string) (int, strin
 
 const dump = "panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/src/app/main.go:7 +0x25\n"
 
+// headless is dump without its header: a log pipeline lost the "panic: " line.
+const headless = "goroutine 1 [running]:\nmain.main()\n\t/src/app/main.go:7 +0x25\n"
+
 func TestRunSubcommands(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -53,6 +56,10 @@ func TestRunSubcommands(t *testing.T) {
 		{"parse text", dump, []string{"parse", "--format", "text"}, 0, "kind:     panic", ""},
 		{"parse no crash", "hello\n", []string{"parse"}, 1, "", "no Go crash found"},
 		{"parse bad format", dump, []string{"parse", "--format", "xml"}, 125, "", "want json or text"},
+		{"parse stacks without their header", headless, []string{"parse"}, 1, "", "no Go crash found"},
+		{"parse stacks without their header, exit 2", headless, []string{"parse", "--exit-code", "2", "--format", "text"}, 0, "kind:     panic", ""},
+		{"parse stacks without their header, exit 1", headless, []string{"parse", "--exit-code=1"}, 1, "", "no Go crash found"},
+		{"parse bad exit code", headless, []string{"parse", "--exit-code", "300"}, 125, "", "want 0 (unknown) to 255"},
 		{"parse missing file", "", []string{"parse", "/nonexistent/file"}, 125, "", "/nonexistent/file"},
 		{"check-config", "", []string{"check-config"}, 0, "[capture]", ""},
 		{"check-config bad", "", []string{"check-config", "--tail-lines", "x"}, 125, "", "invalid number"},

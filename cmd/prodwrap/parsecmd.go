@@ -13,7 +13,7 @@ import (
 	"github.com/prodwrap/prodwrap/supervise"
 )
 
-const parseUsage = `usage: prodwrap parse [--format json|text] [--module PATH] [FILE|-]
+const parseUsage = `usage: prodwrap parse [--format json|text] [--module PATH] [--exit-code N] [FILE|-]
 
 Reads a saved crash output (a service's stderr, a journal excerpt, a test
 log) from FILE or standard input and prints the report of the crash it ends
@@ -21,7 +21,10 @@ with: the report JSON (host and command left empty: the input does not say
 them), or with --format text a readable summary. The report's log_tail
 holds the last lines before the dump, and its time is the log's own
 timestamp of the crash (RFC 3339, journald, Kubernetes, slog JSON) when the
-log has one.
+log has one. --exit-code gives the status the process ended with, when
+the log says it elsewhere (systemd's "status=2"): 2, the Go runtime's,
+lets goroutine stacks whose header was lost count as a crash; any other
+status makes them the program's own.
 
 Exit status: 0 when a crash was found, 1 when the input holds none, 125 on
 error.
@@ -38,8 +41,12 @@ func runParse(args, _ []string, std stdio) int {
 	fs.Usage = func() { fmt.Fprint(std.err, parseUsage) }
 	format := fs.String("format", "json", "output `format`: json or text")
 	module := fs.String("module", "", "main module `path` of the program, to tell its frames (in_app) from libraries'")
+	exitCode := fs.Int("exit-code", 0, "exit `status` the process ended with, 1–255 (0: unknown)")
 	if err := fs.Parse(args); err != nil {
 		return usageStatus(err)
+	}
+	if *exitCode < 0 || *exitCode > 255 {
+		return fail(std.err, fmt.Errorf("parse: --exit-code %d: want 0 (unknown) to 255", *exitCode))
 	}
 	if *format != "json" && *format != "text" {
 		return fail(std.err, fmt.Errorf("parse: --format %q: want json or text", *format))
@@ -55,6 +62,7 @@ func runParse(args, _ []string, std stdio) int {
 
 	opts := parse.DefaultOptions()
 	opts.MainModule = *module
+	opts.ExitCode = *exitCode
 	saved, err := readSaved(in, in, opts, logTailOptions{lines: supervise.DefaultTailLines, maxLine: supervise.DefaultMaxLine})
 	if errors.Is(err, parse.ErrNoCrash) {
 		fmt.Fprintf(std.err, "prodwrap: parse: no Go crash found in %s\n", name)

@@ -27,7 +27,7 @@ const ellipsis = "…"
 // message's first line only.
 func (s Summary) Head() string {
 	r := s.Report
-	msg, _, multi := strings.Cut(r.Crash.Message, "\n")
+	msg, _, multi := strings.Cut(r.Crash.Headline(), "\n")
 	if multi {
 		msg += " " + ellipsis
 	}
@@ -51,7 +51,7 @@ func (s Summary) Text(limit int) string {
 		fmt.Fprintf(&tail, "\nsentry event %s", clean(s.EventID))
 	}
 	tail.WriteByte('\n')
-	msg := clean(r.Crash.Message)
+	msg := clean(r.Crash.Headline())
 	if limit > 0 {
 		if room := limit - len(head) - tail.Len(); len(msg) > room {
 			msg = cutUTF8(msg, room-len(ellipsis)) + ellipsis

@@ -463,7 +463,11 @@ func crashOf(res *supervise.Result, build report.Build, logger *slog.Logger) *pa
 	if res.Dump != nil {
 		in = io.MultiReader(&tail, res.Dump.Reader())
 	}
-	c := ParseCrash(in, build, logger)
+	code := res.ExitCode
+	if res.Signal != 0 {
+		code = 0 // 128+N is prodwrap's status, not the child's
+	}
+	c := ParseCrash(in, build, code, res.Signal, logger)
 	if c != nil && res.Dump != nil && res.Dump.Truncated {
 		c.Truncated = true
 	}
@@ -471,12 +475,15 @@ func crashOf(res *supervise.Result, build report.Build, logger *slog.Logger) *pa
 }
 
 // ParseCrash parses crash output with the program's build information (its
-// main module decides which frames are the program's own); nil when the
-// output holds no crash or cannot be parsed (logged: the exit is still
-// reported).
-func ParseCrash(in io.Reader, build report.Build, logger *slog.Logger) *parse.Crash {
+// main module decides which frames are the program's own) and how the
+// process ended, when known (code: its exit status, sig: the signal that
+// ended it; 0 for unknown: they confirm or rule out stacks whose header was
+// lost, parse.Options.ExitCode); nil when the output holds no crash or
+// cannot be parsed (logged: the exit is still reported).
+func ParseCrash(in io.Reader, build report.Build, code int, sig syscall.Signal, logger *slog.Logger) *parse.Crash {
 	opts := parse.DefaultOptions()
 	opts.MainModule = build.MainModule
+	opts.ExitCode, opts.ExitSignal = code, int(sig)
 	c, err := parse.Parse(in, opts)
 	switch {
 	case errors.Is(err, parse.ErrNoCrash):

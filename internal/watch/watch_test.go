@@ -58,6 +58,33 @@ func TestRunReturnsTheStatusAndReports(t *testing.T) {
 	}
 }
 
+// TestStacksWithoutHeaderAreJudgedByTheExitStatus: a child whose output
+// lost its "panic: " line (here cut by a pipeline inside the child) leaves
+// a running goroutine's stack; status 2, the Go runtime's, makes it an
+// inferred panic, status 1 a plain exit with the stack as log text.
+func TestStacksWithoutHeaderAreJudgedByTheExitStatus(t *testing.T) {
+	const stack = "printf 'goroutine 1 [running]:\\nmain.main()\\n\\t/src/main.go:3 +0x1\\n' >&2; "
+	for _, tt := range []struct {
+		status int
+		kind   parse.Kind
+	}{{2, parse.KindPanic}, {1, parse.KindExit}} {
+		code, stderr, reps := runShell(t, stack+"exit "+string(rune('0'+tt.status)), nil)
+		if code != tt.status || len(reps) != 1 {
+			t.Fatalf("exit %d: status %d, %d reports\n%s", tt.status, code, len(reps), stderr)
+		}
+		r := reps[0]
+		if r.Crash.Kind != tt.kind {
+			t.Errorf("exit %d: kind %s, want %s", tt.status, r.Crash.Kind, tt.kind)
+		}
+		if inferred := r.Crash.Inferred != ""; inferred != (tt.kind == parse.KindPanic) {
+			t.Errorf("exit %d: inferred %q", tt.status, r.Crash.Inferred)
+		}
+		if tt.kind == parse.KindPanic && (r.Crash.TopFrame == nil || r.Crash.TopFrame.Function != "main.main") {
+			t.Errorf("exit %d: top frame %+v", tt.status, r.Crash.TopFrame)
+		}
+	}
+}
+
 func TestRunCleanExitIsNotReported(t *testing.T) {
 	code, _, reps := runShell(t, "echo 'panic: not really' >&2", nil)
 	if code != 0 || len(reps) != 0 {
