@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-logfmt/logfmt"
+
+	"github.com/prodwrap/prodwrap/parse"
 )
 
 // Breadcrumbs decodes the log lines that are records of a structured
@@ -16,12 +18,13 @@ import (
 // from "msg" (log/slog, zap, logrus) or "message" (zerolog); level from
 // "level", "lvl" or "severity"; time from "time" (slog, logrus, zerolog),
 // "ts" (zap, RFC 3339 or float seconds since the epoch) or "timestamp", as
-// RFC 3339; every other key goes to Fields. Other lines, plain text among
-// them, are skipped.
+// RFC 3339; every other key goes to Fields. A log system's prefix before
+// the record (journald, Kubernetes CRI: parse.StripPrefix) is not part of
+// it. Other lines, plain text among them, are skipped.
 func Breadcrumbs(lines []string) []Breadcrumb {
 	var out []Breadcrumb
 	for _, l := range lines {
-		m := decodeRecord(strings.TrimSpace(l))
+		m := decodeRecord(strings.TrimSpace(string(parse.StripPrefix([]byte(l)))))
 		if m == nil {
 			continue
 		}

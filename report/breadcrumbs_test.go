@@ -34,6 +34,21 @@ func TestBreadcrumbsFromLogfmt(t *testing.T) {
 			line: `Dec 01 10:00:00 host api[12]: level=error msg=failed err="dial tcp: timeout"`,
 			want: []report.Breadcrumb{{Level: "error", Message: "failed", Fields: map[string]any{"err": "dial tcp: timeout"}}},
 		},
+		{
+			name: "JSON behind a journald prefix",
+			line: `Dec 01 10:00:00 host api[12]: {"time":"2026-12-01T10:00:00Z","level":"WARN","msg":"slow query","ms":812}`,
+			want: []report.Breadcrumb{{Time: "2026-12-01T10:00:00Z", Level: "warn", Message: "slow query", Fields: map[string]any{"ms": float64(812)}}},
+		},
+		{
+			name: "JSON behind a Kubernetes CRI prefix",
+			line: `2026-12-01T10:00:00.000000001Z stderr F {"level":"info","msg":"ready"}`,
+			want: []report.Breadcrumb{{Level: "info", Message: "ready"}},
+		},
+		{
+			name: "logfmt behind a Kubernetes CRI prefix",
+			line: `2026-12-01T10:00:00.000000001Z stderr F level=info msg=ready port=8080`,
+			want: []report.Breadcrumb{{Level: "info", Message: "ready", Fields: map[string]any{"port": "8080"}}},
+		},
 		{name: "plain text", line: `starting server on :8080`},
 		{name: "plain text with an equals sign", line: `retrying with backoff=2s`},
 		{name: "unterminated quote", line: `level=info msg="half`},

@@ -29,11 +29,13 @@ func prefixed(prefix, text string) string {
 
 const logBefore = `starting server on :8080
 time=2026-11-30T09:59:59.500Z level=WARN msg="disk almost full" free_mb=12
+{"time":"2026-11-30T09:59:59.750Z","level":"INFO","msg":"request served","status":200}
 `
 
 // Issue 15's acceptance: `prodwrap parse` on a journald-prefixed and a
 // Kubernetes-prefixed saved log keeps the lines before the dump as the log
-// tail, the logfmt one as a breadcrumb, and takes the report's time from
+// tail, the logfmt and the JSON one as breadcrumbs (behind the prefix too),
+// and takes the report's time from
 // the crash line's timestamp.
 func TestParseSavedLog(t *testing.T) {
 	journald := time.Date(time.Now().Year(), 11, 30, 10, 0, 0, 0, time.Local)
@@ -53,6 +55,7 @@ func TestParseSavedLog(t *testing.T) {
 			wantTail: []string{
 				"Nov 30 09:59:58 host api[12]: starting server on :8080",
 				`Nov 30 09:59:58 host api[12]: time=2026-11-30T09:59:59.500Z level=WARN msg="disk almost full" free_mb=12`,
+				`Nov 30 09:59:58 host api[12]: {"time":"2026-11-30T09:59:59.750Z","level":"INFO","msg":"request served","status":200}`,
 			},
 			wantTime: journald.UTC(),
 		},
@@ -63,6 +66,7 @@ func TestParseSavedLog(t *testing.T) {
 			wantTail: []string{
 				"2026-11-30T09:59:58.000000000Z stderr F starting server on :8080",
 				`2026-11-30T09:59:58.000000000Z stderr F time=2026-11-30T09:59:59.500Z level=WARN msg="disk almost full" free_mb=12`,
+				`2026-11-30T09:59:58.000000000Z stderr F {"time":"2026-11-30T09:59:59.750Z","level":"INFO","msg":"request served","status":200}`,
 			},
 			wantTime: time.Date(2026, 11, 30, 10, 0, 0, 123456789, time.UTC),
 		},
@@ -97,7 +101,8 @@ func TestParseSavedLog(t *testing.T) {
 				t.Errorf("time = %v, want the crash line's %v", rep.Time, tt.wantTime)
 			}
 			want := []report.Breadcrumb{{Time: "2026-11-30T09:59:59.5Z", Level: "warn", Message: "disk almost full",
-				Fields: map[string]any{"free_mb": "12"}}}
+				Fields: map[string]any{"free_mb": "12"}},
+				{Time: "2026-11-30T09:59:59.75Z", Level: "info", Message: "request served", Fields: map[string]any{"status": float64(200)}}}
 			if diff := cmp.Diff(want, rep.Breadcrumbs); diff != "" {
 				t.Errorf("breadcrumbs mismatch (-want +got):\n%s", diff)
 			}
