@@ -242,7 +242,21 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("panic: x\n\ngoroutine 1 [running]:\nmain.main(...)\n\t/x.go:1\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		c, err := parse.Parse(bytes.NewReader(in), parse.Options{MaxLine: 512, MaxFrames: 16, MaxBuckets: 8})
+		// How the process ended comes from the input's first byte, so that
+		// the rules for stacks without a header are explored with each
+		// (unknown, exit 1, exit 2, SIGABRT) and the corpus keeps its format.
+		o := parse.Options{MaxLine: 512, MaxFrames: 16, MaxBuckets: 8}
+		if len(in) > 0 {
+			switch in[0] % 4 {
+			case 1:
+				o.ExitCode = 1
+			case 2:
+				o.ExitCode = 2
+			case 3:
+				o.ExitSignal = 6
+			}
+		}
+		c, err := parse.Parse(bytes.NewReader(in), o)
 		if err != nil {
 			if !errors.Is(err, parse.ErrNoCrash) {
 				t.Fatalf("unexpected error %v", err)
