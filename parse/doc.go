@@ -62,7 +62,9 @@
 // compose "api-1  | ", svlogd/multilog TAI64N. Lines a pipeline wrapped
 // at a fixed width are joined again (wrap.go): the width is learnt from the
 // first line of a usual width (80, 120, 160…) that looks like a piece of a
-// dump and whose next line does not start a dump line. A file line may be indented
+// dump and whose next line does not start a dump line — the width of the
+// text after the prefixes when each piece has its own, of the whole line
+// when the later pieces are bare. A file line may be indented
 // by a tab, spaces, Unicode spaces or nothing. Windows exception reports
 // (runtime/signal_windows.go), gccgo tracebacks (frames without arguments
 // or offsets) and race reports of every ThreadSanitizer since Go 1.1 are

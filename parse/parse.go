@@ -169,6 +169,9 @@ type parser struct {
 	wrapHeld                     bool
 	wrapBuf                      []byte
 	wrapLast, wrapWidth          int
+	wrapHeldN                    int  // the whole length of the last piece held, prefix included
+	wrapWhole                    bool // wrapWidth is of whole lines, prefix included: the later pieces are bare
+	wrapByLen, wrapByWhole       bool // why the first held piece was held: its width without, or with, its prefix
 	wrapLineStart, wrapTextStart int64
 
 	// learned is the shape of a log prefix learnt from a header found
@@ -346,7 +349,7 @@ func (p *parser) text(l []byte, textStart int64) {
 		d.noise++
 		d.trailing++
 		switch {
-		case d.pending && d.phase != phaseGoroutine:
+		case d.pending && (d.phase != phaseGoroutine || d.noise > maxNoise):
 			p.endCur() // its stacks are over: they decide whether it counts
 		case d.noise > maxNoise && !d.confirmed || d.headless && d.phase != phaseGoroutine:
 			p.dropCur()

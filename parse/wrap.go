@@ -14,7 +14,12 @@ import "bytes"
 // dumpish, so that prose is not joined); from then on only lines of exactly that width are
 // joined. The pieces may each carry a log prefix (a Kubernetes CRI "P"
 // line, a journald line per piece): the width is that of the text after
-// the prefix.
+// the prefix. Or the pipeline wrapped lines a log system had already
+// prefixed (a terminal, a viewer): the first piece has the prefix and is
+// of the width with it, the later pieces are bare — and bareness, where
+// every line of its own has a prefix, tells a piece even when it begins
+// with a blank. Not read: a wrap that cuts the header line a prefix of no
+// known form is learnt from (learnPrefix).
 //
 //	Regexp: ^.{N}$ followed by a line that is not ^(\t| *$|goroutine [0-9]|created by |\.\.\.|<header>|<frame line>)
 //	Signature: main.(*Server).hand / le(0xc000010000, 0x5)
@@ -35,35 +40,57 @@ func isWrapWidth(n int) bool {
 	return false
 }
 
-// wrapCandidate reports whether l may be the first pieces of a wrapped line.
-// n is the length of the whole line, with its prefixes (not used yet: a
-// pipeline that wraps after adding the prefix, leaving the later pieces
-// bare, is not recognised).
+// wrapCandidate reports whether l may be the first piece of a wrapped line.
+// n is the length of the whole line, with its prefixes: a pipeline that
+// wraps what a log system already prefixed (a terminal, a viewer) leaves
+// the later pieces bare, and its width is that of the whole line.
 func (p *parser) wrapCandidate(l []byte, n int) bool {
 	if len(l) == 0 {
 		return false
 	}
 	if p.wrapWidth > 0 {
+		if p.wrapWhole {
+			return n == p.wrapWidth
+		}
 		return len(l) == p.wrapWidth
 	}
-	return isWrapWidth(len(l)) && dumpish(l) && n >= 0
+	p.wrapByLen = isWrapWidth(len(l))
+	p.wrapByWhole = n > len(l) && isWrapWidth(n)
+	return (p.wrapByLen || p.wrapByWhole) && dumpish(l)
 }
 
 // dumpish tells a line that may be a piece of a dump's line from log text,
-// before a width is learnt: a header, an indented file line (by a tab, or
-// by spaces when it reads as a file line), or a function line's start (no
-// blank before its first parenthesis).
+// before a width is learnt: a header (a cut one too), a "[signal", "PC=",
+// "runtime: " or "created by" line, the first line of a race report's block, an indented file line (by a tab, or by spaces when
+// it reads as a file line), or a function line's start (no blank before its
+// first parenthesis).
 func dumpish(l []byte) bool {
-	if StartsDump(l) || l[0] == '\t' {
+	if StartsDump(l) || l[0] == '\t' || bytes.HasPrefix(l, prefixSignal) || bytes.HasPrefix(l, prefixPC) || bytes.HasPrefix(l, prefixRuntime) ||
+		bytes.HasPrefix(l, prefixCreatedBy) {
 		return true
 	}
+	if _, _, ok := cutHeader(l); ok {
+		return true
+	}
+	for _, race := range raceBlockStarts {
+		if bytes.HasPrefix(l, race) {
+			return true
+		}
+	}
 	if l[0] == ' ' {
-		_, _, _, ok := fileLine(l)
-		return ok
+		// A file line indented by spaces, maybe cut inside its path.
+		t := bytes.TrimLeft(l, " ")
+		word, _, _ := bytes.Cut(t, []byte(" "))
+		return bytes.ContainsAny(word, `/\`)
 	}
 	sp := bytes.IndexByte(l, ' ')
 	return sp < 0 || bytes.IndexByte(l[:sp], '(') > 0
 }
+
+// raceBlockStarts are the first words of a race report's block lines
+// (lines.go raceAccess), which a wrap may cut before their end.
+var raceBlockStarts = [][]byte{[]byte("Read at "), []byte("Write at "), []byte("Read by "), []byte("Write by "),
+	[]byte("Previous read "), []byte("Previous write "), []byte("Atomic "), []byte("Previous atomic "), []byte("Goroutine ")}
 
 // continuesWrap reports whether next continues prev, a line of the wrap
 // width, rather than starting a line of its own: next is not blank, not
@@ -107,13 +134,27 @@ func continuesWrap(prev, next []byte) bool {
 // continues them, and handed to text otherwise.
 func (p *parser) wrapLine(l []byte, n int, textStart int64) {
 	if p.wrapHeld {
-		if continuesWrap(p.wrapBuf[len(p.wrapBuf)-p.wrapLast:], l) && len(p.wrapBuf)+len(l) <= p.opts.MaxLine {
-			if p.wrapWidth == 0 {
-				p.wrapWidth = p.wrapLast
-			}
+		// A wrap of whole lines leaves the later pieces bare while every
+		// line of its own has a prefix: bareness tells a piece, which may
+		// then begin with a blank (the wrap fell before one).
+		bare := n == len(l)
+		prev := p.wrapBuf[len(p.wrapBuf)-p.wrapLast:]
+		ok := false
+		switch {
+		case len(p.wrapBuf)+len(l) > p.opts.MaxLine:
+		case p.wrapWidth > 0 && p.wrapWhole:
+			ok = bare && len(bytes.TrimSpace(l)) > 0
+		case p.wrapWidth > 0:
+			ok = continuesWrap(prev, l)
+		case bare && p.wrapByWhole && continuesWrap(prev, bytes.TrimLeft(l, " ")):
+			ok, p.wrapWidth, p.wrapWhole = true, p.wrapHeldN, true
+		case p.wrapByLen && continuesWrap(prev, l):
+			ok, p.wrapWidth = true, p.wrapLast
+		}
+		if ok {
 			p.wrapBuf = append(p.wrapBuf, l...)
-			p.wrapLast = len(l)
-			if len(l) == p.wrapWidth {
+			p.wrapLast, p.wrapHeldN = len(l), n
+			if n == p.wrapWidth && (bare || !p.wrapWhole) || len(l) == p.wrapWidth && !p.wrapWhole {
 				return // more pieces may follow
 			}
 			p.flushWrap()
@@ -124,7 +165,7 @@ func (p *parser) wrapLine(l []byte, n int, textStart int64) {
 	if p.wrapCandidate(l, n) {
 		p.wrapHeld = true
 		p.wrapBuf = append(p.wrapBuf[:0], l...)
-		p.wrapLast = len(l)
+		p.wrapLast, p.wrapHeldN = len(l), n
 		p.wrapLineStart, p.wrapTextStart = p.lineStart, textStart
 		return
 	}
