@@ -140,7 +140,7 @@ func TestWrappedGiveTheSameCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		want.Start = 0
-		for _, width := range []int{80, 120, 160} {
+		for _, width := range []int{80, 100, 120, 160} {
 			for name, prefix := range prefixes {
 				var b strings.Builder
 				n := 0
@@ -228,7 +228,7 @@ func TestWrappedWithTheirPrefixGiveTheSameCrash(t *testing.T) {
 				t.Fatalf("%s with %s: %v", f, name, err)
 			}
 			want.Start = 0
-			for _, width := range []int{80, 120, 160} {
+			for _, width := range []int{80, 100, 120, 160} {
 				var b strings.Builder
 				for _, l := range strings.SplitAfter(text, "\n") {
 					nl := strings.HasSuffix(l, "\n")
