@@ -88,6 +88,14 @@ func variants(b *testing.B) []variant {
 	}
 }
 
+// passthroughVariants are the variants and, beside them, the floor of any
+// wrapper that puts a pipe between the child and its destination
+// (testdata/pipefloor: splice(2), no byte copied into user space).
+func passthroughVariants(b *testing.B) []variant {
+	pipefloor := buildFloor(b, "pipefloor")
+	return append(variants(b), variant{"pipefloor", func(argv []string) []string { return append([]string{pipefloor}, argv...) }})
+}
+
 // Destinations of the (wrapped) child's stderr.
 const (
 	devNull = "devnull" // the floor: no reader, no disk
@@ -215,7 +223,7 @@ func reportPassthrough(b *testing.B, s samples, vs []variant) {
 // runPassthrough runs every variant into every destination once per
 // iteration, the order rotating.
 func runPassthrough(b *testing.B, env []string, argv ...string) {
-	vs := variants(b)
+	vs := passthroughVariants(b)
 	s := samples{}
 	k := 0
 	for i := 0; i < b.N; i++ {
@@ -234,9 +242,9 @@ func runPassthrough(b *testing.B, env []string, argv ...string) {
 // BenchmarkDump: a Go program whose panic dumps N goroutines
 // (GOTRACEBACK=all; the runtime prints a dump in writes of a few bytes);
 // the dump phase, from the panic to the last byte at the destination, into
-// /dev/null, a file and a pipe to cat, direct, under supervise alone and
+// /dev/null, a file and a pipe to cat, direct, under supervise alone,
 // under prodwrap (whose time includes writing the report after the
-// child's exit). Targets (issue 18): prodwrap ≤ 1.3× direct into
+// child's exit) and under the pipe floor (testdata/pipefloor). Targets (issue 18): prodwrap ≤ 1.3× direct into
 // /dev/null, ≤ 1.0× direct into a file and into a pipe.
 func BenchmarkDump(b *testing.B) {
 	dumper := buildFloor(b, "dumper")
