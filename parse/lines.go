@@ -3,6 +3,7 @@ package parse
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file classifies single lines. Each function documents the lines it
@@ -95,7 +96,7 @@ func signalHeader(line []byte) ([]byte, bool) {
 //	Regexp: ^goroutine ([0-9]+)( gp=0x[0-9a-f]+ m=([0-9]+|nil)( mp=0x[0-9a-f]+)?)? \[(.+)\]( labels:\{.*\})?:$
 //	Signature: goroutine 7 [chan receive, 5 minutes, locked to thread]:
 func goroutineHeader(line []byte) (id int, inner []byte, ok bool) {
-	if !bytes.HasPrefix(line, prefixGoroutine) {
+	if len(line) < len(prefixGoroutine) || line[0] != 'g' || string(line[:len(prefixGoroutine)]) != "goroutine " {
 		return 0, nil, false
 	}
 	rest := line[len(prefixGoroutine):]
@@ -212,11 +213,15 @@ func fileLine(line []byte) (file []byte, lineNo int, offset []byte, ok bool) {
 		return nil, 0, nil, false
 	}
 	switch rest := s[j:]; {
-	case len(rest) == 0, bytes.HasPrefix(rest, []byte(" fp=")):
-	case bytes.HasPrefix(rest, []byte(" +0x")):
+	case len(rest) == 0, hasFP(rest):
+	case len(rest) >= 4 && string(rest[:4]) == " +0x":
 		offset = rest[2:]
-		if k := bytes.IndexByte(offset, ' '); k >= 0 {
-			if !bytes.HasPrefix(offset[k:], []byte(" fp=")) {
+		k := 2 // after "0x"; the offset is short: no IndexByte
+		for k < len(offset) && offset[k] != ' ' {
+			k++
+		}
+		if k < len(offset) {
+			if !hasFP(offset[k:]) {
 				return nil, 0, nil, false
 			}
 			offset = offset[:k]
@@ -229,6 +234,9 @@ func fileLine(line []byte) (file []byte, lineNo int, offset []byte, ok bool) {
 	}
 	return s[:colon], atoi(s[colon+1 : j]), offset, true
 }
+
+// hasFP reports whether b begins with " fp=".
+func hasFP(b []byte) bool { return len(b) >= 4 && string(b[:4]) == " fp=" }
 
 func isSourceFile(f []byte) bool {
 	if bytes.IndexByte(f, ' ') >= 0 || bytes.IndexByte(f, '\t') >= 0 {
@@ -245,11 +253,36 @@ func isSourceFile(f []byte) bool {
 	return false
 }
 
+// isBlank reports whether l is empty or white space only, as
+// len(bytes.TrimSpace(l)) == 0 does; it looks no further than the first
+// byte after the blanks and tabs when that byte is ASCII but not a space.
+func isBlank(l []byte) bool {
+	i := 0
+	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
+		i++
+	}
+	if i < len(l) && l[i] > ' ' && l[i] < utf8.RuneSelf {
+		return false
+	}
+	return len(bytes.TrimSpace(l[i:])) == 0
+}
+
 // trimIndent removes the indentation of a line: blanks and tabs, and the
 // Unicode spaces a copy through an editor or a web page puts in their place
 // (U+00A0, U+2000–U+200A, U+202F, U+205F, U+3000). It reports whether there
 // was any.
 func trimIndent(l []byte) ([]byte, bool) {
+	// Fast paths for a frame's lines: none, or the runtime's one tab.
+	if len(l) == 0 || (l[0] != ' ' && l[0] != '\t' && l[0] < utf8.RuneSelf) {
+		return l, false
+	}
+	if l[0] == '\t' && len(l) > 1 && l[1] != ' ' && l[1] != '\t' && l[1] < utf8.RuneSelf {
+		return l[1:], true
+	}
+	return trimIndentSlow(l)
+}
+
+func trimIndentSlow(l []byte) ([]byte, bool) {
 	i := 0
 loop:
 	for i < len(l) {
@@ -403,9 +436,13 @@ func stripOnePrefix(line []byte) []byte {
 	c := line[0]
 	switch {
 	case c == '\t' || ('a' <= c && c <= 'z' && line[1] != '.' && line[1] != '/'):
-		// Fast path for the frames of a dump, then docker compose's "api-1  | ".
-		if c != '\t' && bytes.IndexByte(line[:min(len(line), 66)], '|') > 0 {
-			return stripCompose(line)
+		// Fast path for the frames of a dump, then docker compose's "api-1  | "
+		// (stripCompose stops at the first byte that cannot be in a
+		// service's name: "(" in a function line).
+		if c != '\t' {
+			if rest := stripCompose(line); len(rest) < len(line) && bytes.IndexByte(line[:min(len(line), 66)], '|') > 0 {
+				return rest
+			}
 		}
 	case c == '[':
 		if n := bracketStamp(line); n > 0 {

@@ -207,7 +207,10 @@ func (p *parser) markTruncated() {
 
 // line handles one line of input.
 func (p *parser) line(raw []byte) {
-	l := bytes.TrimSuffix(raw, []byte{'\r'})
+	l := raw
+	if len(l) > 0 && l[len(l)-1] == '\r' {
+		l = l[:len(l)-1]
+	}
 	n := len(l)
 	l = stripPrefix(l)
 	if p.learned != nil {
@@ -313,7 +316,7 @@ func (p *parser) text(l []byte, textStart int64) {
 		d.startGoroutine(p, id, inner)
 		return
 	}
-	if len(bytes.TrimSpace(l)) == 0 {
+	if isBlank(l) {
 		if len(l) > 0 && l[0] == '\t' && d.phase == phaseHeader && !d.msgDone && len(d.panics) > 0 &&
 			(d.crash.Kind == KindPanic || d.crash.Kind == KindTimeout) {
 			// An empty line inside a multi-line value: printindented
@@ -1080,7 +1083,9 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 		return true
 	}
 	t, _ := trimIndent(l)
-	if bytes.HasPrefix(t, prefixCreatedBy) {
+	switch {
+	case len(t) == 0:
+	case t[0] == 'c' && bytes.HasPrefix(t, prefixCreatedBy):
 		c := t[len(prefixCreatedBy):]
 		cb := &CreatedBy{}
 		if i := bytes.Index(c, []byte(" in goroutine ")); i >= 0 {
@@ -1091,12 +1096,10 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 		g.createdBy = cb
 		g.inCreated = true
 		return true
-	}
-	if bytes.HasPrefix(t, prefixElided) || (bytes.HasPrefix(t, []byte("...")) && bytes.HasSuffix(t, []byte("frames elided..."))) {
+	case t[0] == '.' && (bytes.HasPrefix(t, prefixElided) || (bytes.HasPrefix(t, []byte("...")) && bytes.HasSuffix(t, []byte("frames elided...")))):
 		g.elided = true
 		return true
-	}
-	if bytes.HasPrefix(t, prefixNoStack) {
+	case t[0] == 'g' && bytes.HasPrefix(t, prefixNoStack):
 		return true
 	}
 	if fn, args, ok := funcLine(l); ok {
