@@ -254,17 +254,13 @@ func isSourceFile(f []byte) bool {
 }
 
 // isBlank reports whether l is empty or white space only, as
-// len(bytes.TrimSpace(l)) == 0 does; it looks no further than the first
-// byte after the blanks and tabs when that byte is ASCII but not a space.
+// len(bytes.TrimSpace(l)) == 0 does, without a call when l ends in an
+// ASCII byte that is not a space (a frame's lines do).
 func isBlank(l []byte) bool {
-	i := 0
-	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
-		i++
-	}
-	if i < len(l) && l[i] > ' ' && l[i] < utf8.RuneSelf {
+	if n := len(l); n > 0 && l[n-1] > ' ' && l[n-1] < utf8.RuneSelf {
 		return false
 	}
-	return len(bytes.TrimSpace(l[i:])) == 0
+	return len(bytes.TrimSpace(l)) == 0
 }
 
 // trimIndent removes the indentation of a line: blanks and tabs, and the
@@ -272,12 +268,13 @@ func isBlank(l []byte) bool {
 // (U+00A0, U+2000–U+200A, U+202F, U+205F, U+3000). It reports whether there
 // was any.
 func trimIndent(l []byte) ([]byte, bool) {
-	// Fast paths for a frame's lines: none, or the runtime's one tab.
-	if len(l) == 0 || (l[0] != ' ' && l[0] != '\t' && l[0] < utf8.RuneSelf) {
-		return l, false
-	}
-	if l[0] == '\t' && len(l) > 1 && l[1] != ' ' && l[1] != '\t' && l[1] < utf8.RuneSelf {
+	// Inlined fast paths for a frame's lines: the runtime's one tab, or
+	// none (an ASCII byte that is not a space cannot start a wide one).
+	if len(l) > 1 && l[0] == '\t' && l[1] > ' ' && l[1] < utf8.RuneSelf {
 		return l[1:], true
+	}
+	if len(l) > 0 && l[0] > ' ' && l[0] < utf8.RuneSelf {
+		return l, false
 	}
 	return trimIndentSlow(l)
 }
@@ -343,6 +340,10 @@ func bareFuncLine(line []byte) ([]byte, bool) {
 func funcLine(line []byte) (fn, args []byte, ok bool) {
 	if len(line) < 3 || line[len(line)-1] != ')' || line[0] == ' ' || line[0] == '\t' {
 		return nil, nil, false
+	}
+	// Most arguments hold no parentheses: the last "(" opens them.
+	if i := bytes.LastIndexByte(line[:len(line)-1], '('); i > 0 && bytes.IndexByte(line[i+1:len(line)-1], ')') < 0 {
+		return line[:i], line[i+1 : len(line)-1], true
 	}
 	depth := 0
 	for i := len(line) - 1; i >= 0; i-- {
@@ -436,13 +437,9 @@ func stripOnePrefix(line []byte) []byte {
 	c := line[0]
 	switch {
 	case c == '\t' || ('a' <= c && c <= 'z' && line[1] != '.' && line[1] != '/'):
-		// Fast path for the frames of a dump, then docker compose's "api-1  | "
-		// (stripCompose stops at the first byte that cannot be in a
-		// service's name: "(" in a function line).
-		if c != '\t' {
-			if rest := stripCompose(line); len(rest) < len(line) && bytes.IndexByte(line[:min(len(line), 66)], '|') > 0 {
-				return rest
-			}
+		// Fast path for the frames of a dump, then docker compose's "api-1  | ".
+		if c != '\t' && bytes.IndexByte(line[:min(len(line), 66)], '|') > 0 {
+			return stripCompose(line)
 		}
 	case c == '[':
 		if n := bracketStamp(line); n > 0 {
@@ -655,11 +652,7 @@ func stripHostTag(rest []byte, needPID bool) []byte {
 // stripCompose removes docker compose's "service-1  | ".
 func stripCompose(line []byte) []byte {
 	i := 0
-	for i < len(line) && i < 64 {
-		c := line[i]
-		if !(('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || isDigit(c) || c == '_' || c == '-' || c == '.') {
-			break
-		}
+	for i < len(line) && i < 64 && composeName[line[i]] {
 		i++
 	}
 	if i == 0 || i >= len(line) || line[i] != ' ' {
@@ -676,6 +669,14 @@ func stripCompose(line []byte) []byte {
 	}
 	return line
 }
+
+// composeName holds the bytes of a docker compose service's name.
+var composeName = func() (t [256]bool) {
+	for c := range t {
+		t[c] = ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '_' || c == '-' || c == '.'
+	}
+	return t
+}()
 
 func isLower(b []byte) bool {
 	for _, c := range b {
