@@ -103,6 +103,20 @@ func Parse(r io.Reader, opts Options) (*Crash, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var pos int64 // offset in the input of the next line
 	for {
+		// The whole lines already in the buffer are taken at once, as
+		// ReadSlice would give them one by one, then ReadSlice fills it.
+		buf, _ := br.Peek(br.Buffered())
+		for {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				break
+			}
+			p.lineStart = pos
+			pos += int64(i + 1)
+			p.feed(buf[:i], false)
+			buf = buf[i+1:]
+		}
+		_, _ = br.Discard(br.Buffered() - len(buf))
 		line, err := br.ReadSlice('\n')
 		p.lineStart = pos
 		pos += int64(len(line))

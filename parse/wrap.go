@@ -24,16 +24,18 @@ import "bytes"
 var wrapWidths = [...]int{64, 72, 76, 78, 79, 80, 100, 120, 128, 132, 140, 150, 160, 200, 240, 250, 255, 256, 300, 320, 400, 500, 512, 1000, 1024}
 
 func isWrapWidth(n int) bool {
-	if n < wrapWidths[0] || n > wrapWidths[len(wrapWidths)-1] {
-		return false
-	}
-	for _, w := range wrapWidths {
-		if w == n {
-			return true
-		}
-	}
-	return false
+	return n >= 0 && n < len(wrapWidthSet) && wrapWidthSet[n]
 }
+
+// wrapWidthSet[n] tells whether n is one of wrapWidths: every line's
+// length is looked up.
+var wrapWidthSet = func() []bool {
+	t := make([]bool, wrapWidths[len(wrapWidths)-1]+1)
+	for _, w := range wrapWidths {
+		t[w] = true
+	}
+	return t
+}()
 
 // wrapCandidate reports whether l may be the first pieces of a wrapped line.
 // n is the length of the whole line, with its prefixes (not used yet: a
