@@ -190,7 +190,10 @@ func fileLine(line []byte) (file []byte, lineNo int, offset []byte, ok bool) {
 	if len(line) == 0 {
 		return nil, 0, nil, false
 	}
-	s, indented := trimIndent(line)
+	s, indented := line[1:], true // trimIndent's fast path, without a call
+	if line[0] != '\t' || len(line) < 2 || !graphic[line[1]] {
+		s, indented = trimIndent(line)
+	}
 	// The file ends at the first colon followed by digits and then the
 	// end, " +0x" or " fp=" ("C:/x.go:12": the drive's colon is not it).
 	colon, j := -1, 0
@@ -257,11 +260,20 @@ func isSourceFile(f []byte) bool {
 // len(bytes.TrimSpace(l)) == 0 does, without a call when l ends in an
 // ASCII byte that is not a space (a frame's lines do).
 func isBlank(l []byte) bool {
-	if n := len(l); n > 0 && l[n-1] > ' ' && l[n-1] < utf8.RuneSelf {
-		return false
-	}
-	return len(bytes.TrimSpace(l)) == 0
+	return len(l) == 0 || !graphic[l[len(l)-1]] && isSpaces(l)
 }
+
+//go:noinline
+func isSpaces(l []byte) bool { return len(bytes.TrimSpace(l)) == 0 }
+
+// graphic holds the ASCII bytes that are not white space or control
+// characters: one of them is never part of a wider character.
+var graphic = func() (t [256]bool) {
+	for c := '!'; c < utf8.RuneSelf; c++ {
+		t[c] = c != 0x7f
+	}
+	return t
+}()
 
 // trimIndent removes the indentation of a line: blanks and tabs, and the
 // Unicode spaces a copy through an editor or a web page puts in their place
@@ -270,10 +282,10 @@ func isBlank(l []byte) bool {
 func trimIndent(l []byte) ([]byte, bool) {
 	// Inlined fast paths for a frame's lines: the runtime's one tab, or
 	// none (an ASCII byte that is not a space cannot start a wide one).
-	if len(l) > 1 && l[0] == '\t' && l[1] > ' ' && l[1] < utf8.RuneSelf {
+	if len(l) > 1 && l[0] == '\t' && graphic[l[1]] {
 		return l[1:], true
 	}
-	if len(l) > 0 && l[0] > ' ' && l[0] < utf8.RuneSelf {
+	if len(l) > 0 && graphic[l[0]] {
 		return l, false
 	}
 	return trimIndentSlow(l)

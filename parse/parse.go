@@ -113,7 +113,11 @@ func Parse(r io.Reader, opts Options) (*Crash, error) {
 			}
 			p.lineStart = pos
 			pos += int64(i + 1)
-			p.feed(buf[:i], false)
+			if i <= p.opts.MaxLine {
+				p.line(buf[:i]) // what feed does with it
+			} else {
+				p.feed(buf[:i], false)
+			}
 			buf = buf[i+1:]
 		}
 		_, _ = br.Discard(br.Buffered() - len(buf))
@@ -226,11 +230,17 @@ func (p *parser) line(raw []byte) {
 		l = l[:len(l)-1]
 	}
 	n := len(l)
-	l = stripPrefix(l)
+	if len(l) > 0 && l[0] != '\t' { // a tab starts no prefix: a frame's file line
+		l = stripPrefix(l)
+	}
 	if p.learned != nil {
 		if rest := p.learned.strip(l); len(rest) < len(l) {
 			l = stripPrefix(rest) // a known prefix may follow the learnt one
 		}
+	}
+	if !p.wrapHeld && p.wrapWidth == 0 && !isWrapWidth(len(l)) {
+		p.text(l, p.lineStart+int64(n-len(l))) // what wrapLine does with it
+		return
 	}
 	p.wrapLine(l, n, p.lineStart+int64(n-len(l)))
 }
@@ -1154,7 +1164,11 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 		}
 		// fn and args are l but for "(" and ")": one copy.
 		s := g.put(l)
-		g.raw = append(g.raw, rawFrame{fn: span{s.start, s.start + len(fn)}, args: span{s.end - 1 - len(args), s.end - 1}})
+		// Appended zero, then set: a literal would be copied from the
+		// stack, and its 16-byte loads wait for the 8-byte stores.
+		g.raw = append(g.raw, rawFrame{})
+		f := &g.raw[len(g.raw)-1]
+		f.fn, f.args = span{s.start, s.start + len(fn)}, span{s.end - 1 - len(args), s.end - 1}
 		g.hash.Write(fn)
 		return true
 	}
