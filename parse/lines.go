@@ -353,9 +353,14 @@ func funcLine(line []byte) (fn, args []byte, ok bool) {
 	if len(line) < 3 || line[len(line)-1] != ')' || line[0] == ' ' || line[0] == '\t' {
 		return nil, nil, false
 	}
-	// Most arguments hold no parentheses: the last "(" opens them.
-	if i := bytes.LastIndexByte(line[:len(line)-1], '('); i > 0 && bytes.IndexByte(line[i+1:len(line)-1], ')') < 0 {
-		return line[:i], line[i+1 : len(line)-1], true
+	// Most arguments hold no parentheses: the first one before the last
+	// byte is the "(" that opens them.
+	for i := len(line) - 2; i > 0; i-- {
+		if c := line[i]; c == '(' {
+			return line[:i], line[i+1 : len(line)-1], true
+		} else if c == ')' {
+			break
+		}
 	}
 	depth := 0
 	for i := len(line) - 1; i >= 0; i-- {

@@ -166,6 +166,10 @@ type parser struct {
 
 	truncatedLast bool
 
+	// createdFn and createdFile are the last "created by" function and
+	// file read (see reuse).
+	createdFn, createdFile string
+
 	// A line held as the first pieces of a wrapped line (see wrap.go):
 	// wrapBuf holds them, wrapLast is the length of the last piece,
 	// wrapWidth the width learnt (0 until one is).
@@ -829,6 +833,16 @@ func (g *goroutineBuild) put(b []byte) span {
 	return span{start, len(g.arena)}
 }
 
+// reuse returns *last when b holds its bytes, else string(b), which it
+// keeps in *last: most goroutines of a dump were created by the same
+// function, and one string serves them all.
+func reuse(last *string, b []byte) string {
+	if string(b) != *last {
+		*last = string(b)
+	}
+	return *last
+}
+
 func (g *goroutineBuild) str(s span) string { return string(g.arena[s.start:s.end]) }
 
 // frames turns the raw frames into Frames.
@@ -1118,7 +1132,7 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 	g := &d.g
 	if file, n, off, ok := fileLine(l); ok {
 		if g.inCreated && g.createdBy != nil {
-			g.createdBy.File, g.createdBy.Line = string(file), n
+			g.createdBy.File, g.createdBy.Line = reuse(&p.createdFile, file), n
 			g.inCreated = false
 			return true
 		}
@@ -1126,7 +1140,17 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 			f := &g.raw[len(g.raw)-1]
 			if !f.hasFile {
 				f.hasFile = true
-				f.file, f.line, f.off = g.put(file), n, g.put(off)
+				if len(off) > 0 {
+					// file and off are in l, off after file: one copy.
+					// (Slicing keeps the end of the backing array, so
+					// the difference of the capacities is off's place.)
+					at := cap(file) - cap(off)
+					s := g.put(file[:at+len(off)])
+					f.file, f.off = span{s.start, s.start + len(file)}, span{s.start + at, s.end}
+				} else {
+					f.file, f.off = g.put(file), span{len(g.arena), len(g.arena)}
+				}
+				f.line = n
 				g.hash.writePos(file, n)
 				if fn := g.arena[f.fn.start:f.fn.end]; d.goroot == "" && len(fn) >= 8 && string(fn[:8]) == "runtime." {
 					if i := bytes.LastIndex(file, []byte("/src/runtime/")); i >= 0 {
@@ -1137,7 +1161,10 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 		}
 		return true
 	}
-	t, _ := trimIndent(l)
+	t := l // not indented, as a function line: trimIndent without a call
+	if len(l) == 0 || !graphic[l[0]] {
+		t, _ = trimIndent(l)
+	}
 	switch {
 	case len(t) == 0:
 	case t[0] == 'c' && bytes.HasPrefix(t, prefixCreatedBy):
@@ -1147,7 +1174,7 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 			cb.Goroutine = atoi(c[i+len(" in goroutine "):])
 			c = c[:i]
 		}
-		cb.Function = string(c)
+		cb.Function = reuse(&p.createdFn, c)
 		g.createdBy = cb
 		g.inCreated = true
 		return true
