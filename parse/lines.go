@@ -3,6 +3,7 @@ package parse
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file classifies single lines. Each function documents the lines it
@@ -95,7 +96,7 @@ func signalHeader(line []byte) ([]byte, bool) {
 //	Regexp: ^goroutine ([0-9]+)( gp=0x[0-9a-f]+ m=([0-9]+|nil)( mp=0x[0-9a-f]+)?)? \[(.+)\]( labels:\{.*\})?:$
 //	Signature: goroutine 7 [chan receive, 5 minutes, locked to thread]:
 func goroutineHeader(line []byte) (id int, inner []byte, ok bool) {
-	if !bytes.HasPrefix(line, prefixGoroutine) {
+	if len(line) < len(prefixGoroutine) || line[0] != 'g' || string(line[:len(prefixGoroutine)]) != "goroutine " {
 		return 0, nil, false
 	}
 	rest := line[len(prefixGoroutine):]
@@ -189,7 +190,10 @@ func fileLine(line []byte) (file []byte, lineNo int, offset []byte, ok bool) {
 	if len(line) == 0 {
 		return nil, 0, nil, false
 	}
-	s, indented := trimIndent(line)
+	s, indented := line[1:], true // trimIndent's fast path, without a call
+	if line[0] != '\t' || len(line) < 2 || !graphic[line[1]] {
+		s, indented = trimIndent(line)
+	}
 	// The file ends at the first colon followed by digits and then the
 	// end, " +0x" or " fp=" ("C:/x.go:12": the drive's colon is not it).
 	colon, j := -1, 0
@@ -212,11 +216,15 @@ func fileLine(line []byte) (file []byte, lineNo int, offset []byte, ok bool) {
 		return nil, 0, nil, false
 	}
 	switch rest := s[j:]; {
-	case len(rest) == 0, bytes.HasPrefix(rest, []byte(" fp=")):
-	case bytes.HasPrefix(rest, []byte(" +0x")):
+	case len(rest) == 0, hasFP(rest):
+	case len(rest) >= 4 && string(rest[:4]) == " +0x":
 		offset = rest[2:]
-		if k := bytes.IndexByte(offset, ' '); k >= 0 {
-			if !bytes.HasPrefix(offset[k:], []byte(" fp=")) {
+		k := 2 // after "0x"; the offset is short: no IndexByte
+		for k < len(offset) && offset[k] != ' ' {
+			k++
+		}
+		if k < len(offset) {
+			if !hasFP(offset[k:]) {
 				return nil, 0, nil, false
 			}
 			offset = offset[:k]
@@ -229,6 +237,9 @@ func fileLine(line []byte) (file []byte, lineNo int, offset []byte, ok bool) {
 	}
 	return s[:colon], atoi(s[colon+1 : j]), offset, true
 }
+
+// hasFP reports whether b begins with " fp=".
+func hasFP(b []byte) bool { return len(b) >= 4 && string(b[:4]) == " fp=" }
 
 func isSourceFile(f []byte) bool {
 	if bytes.IndexByte(f, ' ') >= 0 || bytes.IndexByte(f, '\t') >= 0 {
@@ -245,11 +256,42 @@ func isSourceFile(f []byte) bool {
 	return false
 }
 
+// isBlank reports whether l is empty or white space only, as
+// len(bytes.TrimSpace(l)) == 0 does, without a call when l ends in an
+// ASCII byte that is not a space (a frame's lines do).
+func isBlank(l []byte) bool {
+	return len(l) == 0 || !graphic[l[len(l)-1]] && isSpaces(l)
+}
+
+//go:noinline
+func isSpaces(l []byte) bool { return len(bytes.TrimSpace(l)) == 0 }
+
+// graphic holds the ASCII bytes that are not white space or control
+// characters: one of them is never part of a wider character.
+var graphic = func() (t [256]bool) {
+	for c := '!'; c < utf8.RuneSelf; c++ {
+		t[c] = c != 0x7f
+	}
+	return t
+}()
+
 // trimIndent removes the indentation of a line: blanks and tabs, and the
 // Unicode spaces a copy through an editor or a web page puts in their place
 // (U+00A0, U+2000–U+200A, U+202F, U+205F, U+3000). It reports whether there
 // was any.
 func trimIndent(l []byte) ([]byte, bool) {
+	// Inlined fast paths for a frame's lines: the runtime's one tab, or
+	// none (an ASCII byte that is not a space cannot start a wide one).
+	if len(l) > 1 && l[0] == '\t' && graphic[l[1]] {
+		return l[1:], true
+	}
+	if len(l) > 0 && graphic[l[0]] {
+		return l, false
+	}
+	return trimIndentSlow(l)
+}
+
+func trimIndentSlow(l []byte) ([]byte, bool) {
 	i := 0
 loop:
 	for i < len(l) {
@@ -310,6 +352,15 @@ func bareFuncLine(line []byte) ([]byte, bool) {
 func funcLine(line []byte) (fn, args []byte, ok bool) {
 	if len(line) < 3 || line[len(line)-1] != ')' || line[0] == ' ' || line[0] == '\t' {
 		return nil, nil, false
+	}
+	// Most arguments hold no parentheses: the first one before the last
+	// byte is the "(" that opens them.
+	for i := len(line) - 2; i > 0; i-- {
+		if c := line[i]; c == '(' {
+			return line[:i], line[i+1 : len(line)-1], true
+		} else if c == ')' {
+			break
+		}
 	}
 	depth := 0
 	for i := len(line) - 1; i >= 0; i-- {
@@ -618,11 +669,7 @@ func stripHostTag(rest []byte, needPID bool) []byte {
 // stripCompose removes docker compose's "service-1  | ".
 func stripCompose(line []byte) []byte {
 	i := 0
-	for i < len(line) && i < 64 {
-		c := line[i]
-		if !(('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || isDigit(c) || c == '_' || c == '-' || c == '.') {
-			break
-		}
+	for i < len(line) && i < 64 && composeName[line[i]] {
 		i++
 	}
 	if i == 0 || i >= len(line) || line[i] != ' ' {
@@ -639,6 +686,14 @@ func stripCompose(line []byte) []byte {
 	}
 	return line
 }
+
+// composeName holds the bytes of a docker compose service's name.
+var composeName = func() (t [256]bool) {
+	for c := range t {
+		t[c] = ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '_' || c == '-' || c == '.'
+	}
+	return t
+}()
 
 func isLower(b []byte) bool {
 	for _, c := range b {

@@ -117,6 +117,24 @@ func Parse(r io.Reader, opts Options) (*Crash, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var pos int64 // offset in the input of the next line
 	for {
+		// The whole lines already in the buffer are taken at once, as
+		// ReadSlice would give them one by one, then ReadSlice fills it.
+		buf, _ := br.Peek(br.Buffered())
+		for {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				break
+			}
+			p.lineStart = pos
+			pos += int64(i + 1)
+			if i <= p.opts.MaxLine {
+				p.line(buf[:i]) // what feed does with it
+			} else {
+				p.feed(buf[:i], false)
+			}
+			buf = buf[i+1:]
+		}
+		_, _ = br.Discard(br.Buffered() - len(buf))
 		line, err := br.ReadSlice('\n')
 		p.lineStart = pos
 		pos += int64(len(line))
@@ -162,6 +180,10 @@ type parser struct {
 
 	truncatedLast bool
 	atEOF         bool // the input is over: what is still open ended the output
+
+	// createdFn and createdFile are the last "created by" function and
+	// file read (see reuse).
+	createdFn, createdFile string
 
 	// A line held as the first pieces of a wrapped line (see wrap.go):
 	// wrapBuf holds them, wrapLast is the length of the last piece,
@@ -225,13 +247,24 @@ func (p *parser) markTruncated() {
 
 // line handles one line of input.
 func (p *parser) line(raw []byte) {
-	l := bytes.TrimSuffix(raw, []byte{'\r'})
+	l := raw
+	if len(l) > 0 && l[len(l)-1] == '\r' {
+		l = l[:len(l)-1]
+	}
 	n := len(l)
-	l = stripPrefix(l)
+	if len(l) > 0 && l[0] != '\t' { // a tab starts no prefix: a frame's file line
+		l = stripPrefix(l)
+	}
 	if p.learned != nil {
 		if rest := p.learned.strip(l); len(rest) < len(l) {
 			l = stripPrefix(rest) // a known prefix may follow the learnt one
 		}
+	}
+	if !p.wrapHeld && p.wrapWidth == 0 && !isWrapWidth(len(l)) && !isWrapWidth(n) {
+		// What wrapLine does with a line that is no wrap's first piece,
+		// with or without its prefix (see wrapCandidate).
+		p.text(l, p.lineStart+int64(n-len(l)))
+		return
 	}
 	p.wrapLine(l, n, p.lineStart+int64(n-len(l)))
 }
@@ -283,9 +316,11 @@ func (p *parser) text(l []byte, textStart int64) {
 		}
 		return
 	}
-	if name, ok := signalHeader(l); ok && isSignalReport(l) {
-		p.signalReport(name, l)
-		return
+	if c0 == 'S' {
+		if name, ok := signalHeader(l); ok && isSignalReport(l) {
+			p.signalReport(name, l)
+			return
+		}
 	}
 	if c0 == 'E' {
 		if code, info, ok := exceptionHeader(l); ok {
@@ -327,11 +362,13 @@ func (p *parser) text(l []byte, textStart int64) {
 		p.midLineHeader(l, textStart)
 		return
 	}
-	if id, inner, ok := goroutineHeader(l); ok {
-		d.startGoroutine(p, id, inner)
-		return
+	if c0 == 'g' {
+		if id, inner, ok := goroutineHeader(l); ok {
+			d.startGoroutine(p, id, inner)
+			return
+		}
 	}
-	if len(bytes.TrimSpace(l)) == 0 {
+	if isBlank(l) {
 		if len(l) > 0 && l[0] == '\t' && d.phase == phaseHeader && !d.msgDone && len(d.panics) > 0 &&
 			(d.crash.Kind == KindPanic || d.crash.Kind == KindTimeout) {
 			// An empty line inside a multi-line value: printindented
@@ -785,7 +822,37 @@ type goroutineBuild struct {
 	elided    bool
 	createdBy *CreatedBy
 	inCreated bool
-	hash      maphash.Hash
+	hash      stackHash
+}
+
+// stackHash is the hash of a goroutine's stack that keys its bucket: the
+// bytes of its state, then of each frame's function, file and line (three
+// bytes). They are kept and hashed in one maphash call when the goroutine
+// ends, which gives the sum a maphash.Hash would give for the same writes
+// at a fraction of the cost of a Write call per frame.
+type stackHash struct {
+	seed maphash.Seed
+	buf  []byte
+}
+
+func (h *stackHash) SetSeed(seed maphash.Seed) { h.seed, h.buf = seed, h.buf[:0] }
+
+func (h *stackHash) Reset() { h.buf = h.buf[:0] }
+
+func (h *stackHash) WriteString(s string) { h.buf = append(h.buf, s...) }
+
+func (h *stackHash) Write(b []byte) { h.buf = append(h.buf, b...) }
+
+// writePos adds a frame's file and line.
+func (h *stackHash) writePos(file []byte, n int) {
+	h.buf = append(append(h.buf, file...), byte(n), byte(n>>8), byte(n>>16))
+}
+
+func (h *stackHash) Sum64() uint64 {
+	if h.seed == (maphash.Seed{}) {
+		h.seed = maphash.MakeSeed() // as a zero maphash.Hash does
+	}
+	return maphash.Bytes(h.seed, h.buf)
 }
 
 // rawFrame is a frame before it becomes a Frame: most goroutines of a big
@@ -802,6 +869,16 @@ func (g *goroutineBuild) put(b []byte) span {
 	start := len(g.arena)
 	g.arena = append(g.arena, b...)
 	return span{start, len(g.arena)}
+}
+
+// reuse returns *last when b holds its bytes, else string(b), which it
+// keeps in *last: most goroutines of a dump were created by the same
+// function, and one string serves them all.
+func reuse(last *string, b []byte) string {
+	if string(b) != *last {
+		*last = string(b)
+	}
+	return *last
 }
 
 func (g *goroutineBuild) str(s span) string { return string(g.arena[s.start:s.end]) }
@@ -1093,7 +1170,7 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 	g := &d.g
 	if file, n, off, ok := fileLine(l); ok {
 		if g.inCreated && g.createdBy != nil {
-			g.createdBy.File, g.createdBy.Line = string(file), n
+			g.createdBy.File, g.createdBy.Line = reuse(&p.createdFile, file), n
 			g.inCreated = false
 			return true
 		}
@@ -1101,12 +1178,19 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 			f := &g.raw[len(g.raw)-1]
 			if !f.hasFile {
 				f.hasFile = true
-				f.file, f.line, f.off = g.put(file), n, g.put(off)
-				g.hash.Write(file)
-				g.hash.WriteByte(byte(n))
-				g.hash.WriteByte(byte(n >> 8))
-				g.hash.WriteByte(byte(n >> 16))
-				if d.goroot == "" && bytes.HasPrefix(g.arena[f.fn.start:f.fn.end], []byte("runtime.")) {
+				if len(off) > 0 {
+					// file and off are in l, off after file: one copy.
+					// (Slicing keeps the end of the backing array, so
+					// the difference of the capacities is off's place.)
+					at := cap(file) - cap(off)
+					s := g.put(file[:at+len(off)])
+					f.file, f.off = span{s.start, s.start + len(file)}, span{s.start + at, s.end}
+				} else {
+					f.file, f.off = g.put(file), span{len(g.arena), len(g.arena)}
+				}
+				f.line = n
+				g.hash.writePos(file, n)
+				if fn := g.arena[f.fn.start:f.fn.end]; d.goroot == "" && len(fn) >= 8 && string(fn[:8]) == "runtime." {
 					if i := bytes.LastIndex(file, []byte("/src/runtime/")); i >= 0 {
 						d.goroot = string(file[:i+len("/src/")])
 					}
@@ -1115,24 +1199,27 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 		}
 		return true
 	}
-	t, _ := trimIndent(l)
-	if bytes.HasPrefix(t, prefixCreatedBy) {
+	t := l // not indented, as a function line: trimIndent without a call
+	if len(l) == 0 || !graphic[l[0]] {
+		t, _ = trimIndent(l)
+	}
+	switch {
+	case len(t) == 0:
+	case t[0] == 'c' && bytes.HasPrefix(t, prefixCreatedBy):
 		c := t[len(prefixCreatedBy):]
 		cb := &CreatedBy{}
 		if i := bytes.Index(c, []byte(" in goroutine ")); i >= 0 {
 			cb.Goroutine = atoi(c[i+len(" in goroutine "):])
 			c = c[:i]
 		}
-		cb.Function = string(c)
+		cb.Function = reuse(&p.createdFn, c)
 		g.createdBy = cb
 		g.inCreated = true
 		return true
-	}
-	if bytes.HasPrefix(t, prefixElided) || (bytes.HasPrefix(t, []byte("...")) && bytes.HasSuffix(t, []byte("frames elided..."))) {
+	case t[0] == '.' && (bytes.HasPrefix(t, prefixElided) || (bytes.HasPrefix(t, []byte("...")) && bytes.HasSuffix(t, []byte("frames elided...")))):
 		g.elided = true
 		return true
-	}
-	if bytes.HasPrefix(t, prefixNoStack) {
+	case t[0] == 'g' && bytes.HasPrefix(t, prefixNoStack):
 		return true
 	}
 	if fn, args, ok := funcLine(l); ok {
@@ -1140,7 +1227,13 @@ func (d *dumpState) frameLine(p *parser, l []byte) bool {
 			g.elided = true
 			return true
 		}
-		g.raw = append(g.raw, rawFrame{fn: g.put(fn), args: g.put(args)})
+		// fn and args are l but for "(" and ")": one copy.
+		s := g.put(l)
+		// Appended zero, then set: a literal would be copied from the
+		// stack, and its 16-byte loads wait for the 8-byte stores.
+		g.raw = append(g.raw, rawFrame{})
+		f := &g.raw[len(g.raw)-1]
+		f.fn, f.args = span{s.start, s.start + len(fn)}, span{s.end - 1 - len(args), s.end - 1}
 		g.hash.Write(fn)
 		return true
 	}

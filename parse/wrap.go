@@ -29,16 +29,18 @@ import "bytes"
 var wrapWidths = [...]int{64, 72, 76, 78, 79, 80, 100, 120, 128, 132, 140, 150, 160, 200, 240, 250, 255, 256, 300, 320, 400, 500, 512, 1000, 1024}
 
 func isWrapWidth(n int) bool {
-	if n < wrapWidths[0] || n > wrapWidths[len(wrapWidths)-1] {
-		return false
-	}
-	for _, w := range wrapWidths {
-		if w == n {
-			return true
-		}
-	}
-	return false
+	return n >= 0 && n < len(wrapWidthSet) && wrapWidthSet[n]
 }
+
+// wrapWidthSet[n] tells whether n is one of wrapWidths: every line's
+// length is looked up.
+var wrapWidthSet = func() []bool {
+	t := make([]bool, wrapWidths[len(wrapWidths)-1]+1)
+	for _, w := range wrapWidths {
+		t[w] = true
+	}
+	return t
+}()
 
 // wrapCandidate reports whether l may be the first piece of a wrapped line.
 // n is the length of the whole line, with its prefixes: a pipeline that
@@ -61,9 +63,9 @@ func (p *parser) wrapCandidate(l []byte, n int) bool {
 
 // dumpish tells a line that may be a piece of a dump's line from log text,
 // before a width is learnt: a header (a cut one too), a "[signal", "PC=",
-// "runtime: " or "created by" line, the first line of a race report's block, an indented file line (by a tab, or by spaces when
-// it reads as a file line), or a function line's start (no blank before its
-// first parenthesis).
+// "runtime: " or "created by" line, the first line of a race report's
+// block, an indented file line (by a tab, or by spaces before a path), or a
+// function line's start (no blank before its first parenthesis).
 func dumpish(l []byte) bool {
 	if StartsDump(l) || l[0] == '\t' || bytes.HasPrefix(l, prefixSignal) || bytes.HasPrefix(l, prefixPC) || bytes.HasPrefix(l, prefixRuntime) ||
 		bytes.HasPrefix(l, prefixCreatedBy) {
