@@ -152,7 +152,7 @@ func TestReadSavedStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.tail) != 2 || !strings.HasPrefix(string(a.output), "2026-11-30T10:00:00Z stderr F panic: boom\n") {
+	if len(a.tail) != strings.Count(logBefore, "\n") || !strings.HasPrefix(string(a.output), "2026-11-30T10:00:00Z stderr F panic: boom\n") {
 		t.Errorf("tail %q, output %q", a.tail, a.output)
 	}
 	if !a.time.Equal(time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)) {
@@ -179,14 +179,14 @@ func TestSendSavedLog(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
-		"2026-11-30T09:59:58Z stderr F starting server on :8080",
+	want := []string{ // the last two lines before the dump
 		`2026-11-30T09:59:58Z stderr F time=2026-11-30T09:59:59.500Z level=WARN msg="disk almost full" free_mb=12`,
+		`2026-11-30T09:59:58Z stderr F {"time":"2026-11-30T09:59:59.750Z","level":"INFO","msg":"request served","status":200}`,
 	}
 	if diff := cmp.Diff(want, rep.LogTail); diff != "" {
 		t.Errorf("log_tail mismatch (-want +got):\n%s", diff)
 	}
-	if len(rep.Breadcrumbs) != 1 || rep.Breadcrumbs[0].Message != "disk almost full" {
+	if len(rep.Breadcrumbs) != 2 || rep.Breadcrumbs[0].Message != "disk almost full" || rep.Breadcrumbs[1].Message != "request served" {
 		t.Errorf("breadcrumbs = %+v", rep.Breadcrumbs)
 	}
 	if !rep.Time.Equal(time.Date(2026, 11, 30, 10, 0, 0, 5e8, time.UTC)) {
