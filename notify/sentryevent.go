@@ -388,9 +388,12 @@ func goroutines(n int) string {
 // "(main.T) 0xc000010000" for a value of a type that is not an error, a
 // Stringer or a basic kind; main.Code(5), main.Name("x") or main.On(true)
 // for a named basic type; and a whole message main.Crash{...}, a %#v.
+// Both are compiled on first use: only a report's event needs them.
 var (
-	typedValue = regexp.MustCompile(`^\(([*\w./\[\]-]+)\) `)
-	namedBasic = regexp.MustCompile(`^([\w./-]*\w\.[\w\[\]]+)(?:\((?:"(?:[^"\\]|\\.)*"|[-+0-9.e]+|[-+0-9.e]+[-+][0-9.e]+i|true|false)\)|\{.*\})$`)
+	typedValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\(([*\w./\[\]-]+)\) `) })
+	namedBasic = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([\w./-]*\w\.[\w\[\]]+)(?:\((?:"(?:[^"\\]|\\.)*"|[-+0-9.e]+|[-+0-9.e]+[-+][0-9.e]+i|true|false)\)|\{.*\})$`)
+	})
 )
 
 // ExceptionType is the exception's type: runtime.Error for a "runtime
@@ -402,10 +405,10 @@ func ExceptionType(c *parse.Crash) string {
 		if strings.HasPrefix(c.Message, "runtime error: ") {
 			return "runtime.Error"
 		}
-		if m := typedValue.FindStringSubmatch(c.Message); m != nil {
+		if m := typedValue().FindStringSubmatch(c.Message); m != nil {
 			return m[1]
 		}
-		if m := namedBasic.FindStringSubmatch(c.Message); m != nil {
+		if m := namedBasic().FindStringSubmatch(c.Message); m != nil {
 			return m[1]
 		}
 	case parse.KindSignal:
