@@ -57,14 +57,7 @@ func prodwrapBin(b *testing.B) string {
 		}
 		builtDirs = append(builtDirs, dir)
 		binPath = filepath.Join(dir, "prodwrap")
-		// Static, as the Dockerfile of docs/examples builds it.
-		cmd := exec.Command(zoo.GoTool(), "build", "-o", binPath, "github.com/prodwrap/prodwrap/cmd/prodwrap")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = err
-			b.Logf("%s", out)
-		}
+		buildErr = build(binPath, "github.com/prodwrap/prodwrap/cmd/prodwrap")
 	})
 	if buildErr != nil {
 		b.Fatal(buildErr)
@@ -410,13 +403,42 @@ func buildFloor(b *testing.B, name string, tags ...string) string {
 	}
 	builtDirs = append(builtDirs, dir)
 	bin := filepath.Join(dir, name)
-	cmd := exec.Command(zoo.GoTool(), "build", "-tags", strings.Join(tags, ","), "-o", bin, "./testdata/"+name)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build %s: %v\n%s", name, err, out)
+	if err := build(bin, "./testdata/"+name, tags...); err != nil {
+		b.Fatal(err)
 	}
 	floors[key] = bin
 	return bin
+}
+
+// build builds pkg statically (CGO_ENABLED=0, as the Dockerfile of
+// docs/examples builds prodwrap) and installs a copy of the linker's output
+// at bin, as a deployment does: a binary started from the file the linker
+// wrote starts measurably slower than a byte-identical copy of it (about
+// 0.9 ms for prodwrap, 0.3 ms for gowrap on this machine: the linker writes
+// its output through a memory mapping), which would overstate every Go row
+// and prodwrap's most.
+func build(bin, pkg string, tags ...string) error {
+	linked := bin + ".linked"
+	cmd := exec.Command(zoo.GoTool(), "build", "-tags", strings.Join(tags, ","), "-o", linked, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+	}
+	defer os.Remove(linked)
+	in, err := os.Open(linked)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(bin, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %s: %w", linked, err)
+	}
+	return out.Close()
 }
 
 var (
