@@ -83,10 +83,15 @@ func variants(b *testing.B) []variant {
 
 // passthroughVariants are the variants and, beside them, the floor of any
 // wrapper that puts a pipe between the child and its destination
-// (testdata/pipefloor: splice(2), no byte copied into user space).
-func passthroughVariants(b *testing.B) []variant {
-	pipefloor := buildFloor(b, "pipefloor")
-	return append(variants(b), variant{"pipefloor", func(argv []string) []string { return append([]string{pipefloor}, argv...) }})
+// (testdata/pipefloor: splice(2), no byte copied into user space; with
+// lazy, the floor for few-byte writes: it lets the pipe fill between small
+// splices).
+func passthroughVariants(b *testing.B, lazy bool) []variant {
+	pipefloor := []string{buildFloor(b, "pipefloor")}
+	if lazy {
+		pipefloor = append(pipefloor, "-lazy")
+	}
+	return append(variants(b), variant{"pipefloor", func(argv []string) []string { return append(slices.Clone(pipefloor), argv...) }})
 }
 
 // Destinations of the (wrapped) child's stderr.
@@ -215,8 +220,8 @@ func reportPassthrough(b *testing.B, s samples, vs []variant) {
 
 // runPassthrough runs every variant into every destination once per
 // iteration, the order rotating.
-func runPassthrough(b *testing.B, env []string, argv ...string) {
-	vs := passthroughVariants(b)
+func runPassthrough(b *testing.B, lazyFloor bool, env []string, argv ...string) {
+	vs := passthroughVariants(b, lazyFloor)
 	s := samples{}
 	k := 0
 	for i := 0; i < b.N; i++ {
@@ -243,7 +248,7 @@ func BenchmarkDump(b *testing.B) {
 	dumper := buildFloor(b, "dumper")
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("goroutines=%d", n), func(b *testing.B) {
-			runPassthrough(b, []string{"GOTRACEBACK=all"}, dumper, "dump", strconv.Itoa(n))
+			runPassthrough(b, true, []string{"GOTRACEBACK=all"}, dumper, "dump", strconv.Itoa(n))
 		})
 	}
 }
@@ -252,7 +257,7 @@ func BenchmarkDump(b *testing.B) {
 // destinations. Target: ≤ 1.1× direct into /dev/null.
 func BenchmarkStderr1GiB(b *testing.B) {
 	dumper := buildFloor(b, "dumper")
-	runPassthrough(b, nil, dumper, "write", strconv.Itoa(1<<30), "4096")
+	runPassthrough(b, false, nil, dumper, "write", strconv.Itoa(1<<30), "4096")
 }
 
 // BenchmarkTrickle: the log-line latency of a child writing 100 lines a
