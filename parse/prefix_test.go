@@ -268,3 +268,42 @@ func TestWrappedWithTheirPrefixGiveTheSameCrash(t *testing.T) {
 		t.Fatalf("only %d wrapped inputs", tested)
 	}
 }
+
+// TestWrapBeforeABlank: a wrap at 64 columns falls before a blank inside a
+// frame's arguments (" 0x0, 0x0)"); the piece that begins with it is a
+// piece, not a space-indented file line, and the frame is read whole.
+func TestWrapBeforeABlank(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join("testdata", "go1.20-created-by.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := parse.Parse(bytes.NewReader(in), testdataOptions(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	blank := false
+	for _, l := range strings.SplitAfter(string(in), "\n") {
+		l, nl := strings.CutSuffix(l, "\n")
+		for !strings.HasPrefix(l, "#") && len(l) > 64 {
+			blank = blank || l[64] == ' '
+			b.WriteString(l[:64] + "\n")
+			l = l[64:]
+		}
+		b.WriteString(l)
+		if nl {
+			b.WriteString("\n")
+		}
+	}
+	if !blank {
+		t.Fatal("no piece of the wrapped fixture begins with a blank: the test tests nothing")
+	}
+	got, err := parse.Parse(strings.NewReader(b.String()), testdataOptions(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Start, got.Start = 0, 0
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("wrapped at 64 (-clean +wrapped):\n%s", diff)
+	}
+}

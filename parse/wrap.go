@@ -62,12 +62,13 @@ func (p *parser) wrapCandidate(l []byte, n int) bool {
 }
 
 // dumpish tells a line that may be a piece of a dump's line from log text,
-// before a width is learnt: a header (a cut one too), a "[signal", "PC=",
-// "runtime: " or "created by" line, the first line of a race report's
+// before a width is learnt: a header (a cut one too, a Windows exception
+// report's), a "[signal", "PC=", "runtime: " or "created by" line, the first line of a race report's
 // block, an indented file line (by a tab, or by spaces before a path), or a
 // function line's start (no blank before its first parenthesis).
 func dumpish(l []byte) bool {
 	if StartsDump(l) || l[0] == '\t' || bytes.HasPrefix(l, prefixSignal) || bytes.HasPrefix(l, prefixPC) || bytes.HasPrefix(l, prefixRuntime) ||
+		bytes.HasPrefix(l, []byte("Exception 0x")) ||
 		bytes.HasPrefix(l, prefixCreatedBy) {
 		return true
 	}
@@ -101,8 +102,15 @@ var raceBlockStarts = [][]byte{[]byte("Read at "), []byte("Write at "), []byte("
 // complete line of the dump (a file line after a function line, a function
 // line after a file line).
 func continuesWrap(prev, next []byte) bool {
-	if len(bytes.TrimSpace(next)) == 0 || next[0] == '\t' || next[0] == ' ' || next[0] == '^' {
+	if len(bytes.TrimSpace(next)) == 0 || next[0] == '\t' || next[0] == '^' {
 		return false
+	}
+	if next[0] == ' ' {
+		// Indented by spaces: a file line or a re-panic, unless the wrap
+		// fell before a blank inside a line (" 0x0, 0x5)").
+		if _, _, _, ok := fileLine(next); ok || bytes.HasPrefix(bytes.TrimLeft(next, " "), prefixPanic) {
+			return false
+		}
 	}
 	if StartsDump(next) || bytes.HasPrefix(next, prefixCreatedBy) || bytes.HasPrefix(next, []byte("...")) ||
 		bytes.HasPrefix(next, prefixSignal) || bytes.HasPrefix(next, prefixPC) || bytes.HasPrefix(next, prefixRuntimeStk) ||
