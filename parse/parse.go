@@ -260,10 +260,8 @@ func (p *parser) line(raw []byte) {
 			l = stripPrefix(rest) // a known prefix may follow the learnt one
 		}
 	}
-	if !p.wrapHeld && p.wrapWidth == 0 && !isWrapWidth(len(l)) && !isWrapWidth(n) {
-		// What wrapLine does with a line that is no wrap's first piece,
-		// with or without its prefix (see wrapCandidate).
-		p.text(l, p.lineStart+int64(n-len(l)))
+	if p.wrapIgnores(l, n) {
+		p.text(l, p.lineStart+int64(n-len(l))) // what wrapLine would do
 		return
 	}
 	p.wrapLine(l, n, p.lineStart+int64(n-len(l)))

@@ -61,6 +61,14 @@ func (p *parser) wrapCandidate(l []byte, n int) bool {
 	return (p.wrapByLen || p.wrapByWhole) && dumpish(l)
 }
 
+// wrapIgnores reports whether wrapLine would only hand l to text: no piece
+// is held, no width is learnt, and neither l's length nor the whole line's
+// is a wrap width, so wrapCandidate cannot hold it. line asks first, to
+// spare most lines the call.
+func (p *parser) wrapIgnores(l []byte, n int) bool {
+	return !p.wrapHeld && p.wrapWidth == 0 && !isWrapWidth(len(l)) && !isWrapWidth(n)
+}
+
 // dumpish tells a line that may be a piece of a dump's line from log text,
 // before a width is learnt: a header (a cut one too, a Windows exception
 // report's), a "[signal", "PC=", "runtime: " or "created by" line, the first line of a race report's
