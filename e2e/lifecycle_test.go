@@ -7,8 +7,11 @@ package e2e_test
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -354,4 +357,41 @@ func pipe(t *testing.T) (r, w *os.File) {
 		w.Close()
 	})
 	return r, w
+}
+
+// TestParseIntoAClosedPipeEndsOnSIGPIPE: `prodwrap parse big.log | head`
+// ends on SIGPIPE, as a filter should, although the binary began
+// registering prodwrap's signals while it initialised
+// (internal/signals/early): parse gives them back before it writes
+// (signals.Release). Its report of 3,000 goroutines is three times what
+// the pipe holds; the reader goes away after one byte.
+func TestParseIntoAClosedPipeEndsOnSIGPIPE(t *testing.T) {
+	var log strings.Builder
+	log.WriteString("panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n")
+	for i := 2; i <= 3000; i++ {
+		// Each stack its own (a report groups identical ones): ~200 kB of JSON.
+		fmt.Fprintf(&log, "\ngoroutine %d [chan receive]:\nmain.worker%d(0x%x)\n\t/src/worker.go:%d +0x25\ncreated by main.main in goroutine 1\n\t/src/main.go:9 +0x3a\n", i, i, i, i)
+	}
+	file := filepath.Join(t.TempDir(), "crash.log")
+	if err := os.WriteFile(file, []byte(log.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := command(t, prodwrapBin(t), "parse", file)
+	r, w := pipe(t)
+	cmd.Stdout = w
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if _, err := r.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("reading the first byte: %v", err)
+	}
+	r.Close()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGPIPE {
+		t.Errorf("prodwrap parse ended with %v, want death by SIGPIPE; stderr:\n%s", err, clip(stderr.Bytes()))
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prodwrap/prodwrap/internal/signals"
 	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
@@ -138,7 +139,7 @@ func startMonitor() error {
 func runMonitor(o Options, spec string) int {
 	// The monitor outlives a stop of the program's (systemd signals the
 	// whole unit): a stop signal only bounds the delivery that follows.
-	sigs := watch.NotifySignals(nil, false, nil)
+	sigs := signals.Register(nil, false, nil)
 	sigs.IgnoreTTOU()
 	var sp monitorSpec
 	if err := json.Unmarshal([]byte(spec), &sp); err != nil {

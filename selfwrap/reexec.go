@@ -7,6 +7,7 @@ import (
 	"github.com/mitchellh/panicwrap"
 
 	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/internal/signals"
 	"github.com/prodwrap/prodwrap/internal/watch"
 )
 
@@ -26,7 +27,7 @@ func reexec(o Options, cfg *config.Config, cfgErrs []string) (int, error) {
 	}
 	return watch.Run(watch.Options{
 		Config:   &c,
-		Signals:  watch.NotifySignals(forward, watch.Reaps(&c), nil),
+		Signals:  signals.Register(forward, watch.Reaps(&c), nil),
 		Wrap:     ReExec.String(),
 		Path:     exe,
 		Argv0:    os.Args[0],

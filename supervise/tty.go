@@ -26,7 +26,7 @@ func foregroundTTY(f *os.File) (int, bool) {
 // the child exited. A background group that sets the foreground gets
 // SIGTTOU unless the calling thread blocks it (tcsetpgrp(3)), so it is
 // blocked for the call on this thread alone: no process-wide signal
-// disposition changes, which is the signal owner's (watch.Signals).
+// disposition changes, which is the signal owner's (internal/signals).
 func (c *Child) restoreTTY() {
 	if c.ttyFd < 0 {
 		return

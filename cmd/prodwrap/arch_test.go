@@ -15,7 +15,7 @@ import (
 
 // signalOwner is the one file of the product code that registers,
 // ignores or unregisters signals (docs/architecture.md, "Signals").
-const signalOwner = "internal/watch/signals.go"
+const signalOwner = "internal/signals/signals.go"
 
 // TestOneSignalOwner: no package of the product calls os/signal's
 // Notify, NotifyContext, Ignore, Reset or Stop but the signal owner.

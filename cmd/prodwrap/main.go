@@ -7,7 +7,13 @@
 // when prodwrap ran one, 125 when prodwrap itself failed first.
 package main
 
-import "os"
+import (
+	"os"
+
+	// Begins registering prodwrap's signals while the packages after it
+	// initialise (internal/signals, "Early").
+	_ "github.com/prodwrap/prodwrap/internal/signals/early"
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Environ(), stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/internal/signals"
 	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
@@ -131,7 +132,7 @@ func startPipeline(name, usage string, args, env []string, std stdio, noArgs boo
 	if !ok {
 		return nil, code, false
 	}
-	sigs := watch.NotifySignals(nil, false, nil)
+	sigs := signals.Register(nil, false, nil)
 	reporter, err := watch.NewReporter(watch.ReporterOptions{
 		Config: l.cfg, Env: env, Log: std.err, Terminal: watch.IsTerminal(std.err), ConfigErrors: l.errs,
 	})

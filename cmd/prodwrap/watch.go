@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/internal/signals"
 	"github.com/prodwrap/prodwrap/internal/watch"
 )
 
@@ -32,7 +33,7 @@ func runWatch(args, env []string, std stdio) int {
 	}
 	code, err := watch.Run(watch.Options{
 		Config:  cfg,
-		Signals: watch.NotifySignals(forward, watch.Reaps(cfg), nil),
+		Signals: signals.Register(forward, watch.Reaps(cfg), nil),
 		Path:    cmdArgs[0],
 		Args:    cmdArgs[1:],
 		Env:     env,

@@ -4,8 +4,6 @@
 // (selfwrap). It owns what no other package may own twice
 // (docs/architecture.md):
 //
-//   - prodwrap's signals ([Signals]): registered once, for prodwrap's whole
-//     life, forwarded while a child runs, "stop now" at any other moment;
 //   - the report pipeline ([Reporter]): configuration → report → spool →
 //     sinks, built once and used by the prefix command, `send`, `flush`
 //     and both selfwrap modes;
@@ -14,6 +12,10 @@
 //     sink is tried, in supervisor mode the next child starts while the
 //     last report is delivered in the background, and the child's status
 //     is returned.
+//
+// prodwrap's signals are internal/signals' (registered once, for
+// prodwrap's whole life, forwarded while a child runs, "stop now" at any
+// other moment): Run hands them to the child's run and takes them back.
 package watch
 
 import (
@@ -34,6 +36,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/prodwrap/prodwrap/config"
+	"github.com/prodwrap/prodwrap/internal/signals"
 	"github.com/prodwrap/prodwrap/metrics"
 	"github.com/prodwrap/prodwrap/parse"
 	"github.com/prodwrap/prodwrap/report"
@@ -54,10 +57,10 @@ const (
 type Options struct {
 	// Config is the effective configuration.
 	Config *config.Config
-	// Signals is prodwrap's signal owner (NotifySignals, called once at
+	// Signals is prodwrap's signal owner (signals.Register, called once at
 	// start). nil: Run registers the signals itself and unregisters them
 	// when it returns — for tests and embedders, not for prodwrap.
-	Signals *Signals
+	Signals *signals.Owner
 	// Path is the command to run (looked up in PATH without a slash).
 	Path string
 	// Argv0 is the program name the child sees; "" means Path.
@@ -156,7 +159,7 @@ func Run(o Options) (int, error) {
 	gate := supervise.NewLineGate(stderr)
 	sigs := o.Signals
 	if sigs == nil {
-		sigs = NotifySignals(forward, Reaps(cfg), nil)
+		sigs = signals.Register(forward, Reaps(cfg), nil)
 		defer sigs.Stop()
 	}
 
@@ -185,7 +188,7 @@ func Run(o Options) (int, error) {
 	if err != nil {
 		return ExitFailure, err
 	}
-	sigs.log = rep.Logger()
+	sigs.SetLogger(rep.Logger())
 	if cfg.Metrics.Listen != "" {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -229,7 +232,7 @@ type watcher struct {
 	gate    *supervise.LineGate
 	logger  *slog.Logger
 	rep     *Reporter
-	sigs    *Signals
+	sigs    *signals.Owner
 	forward []os.Signal
 	build   func() report.Build
 	metrics *metrics.Metrics // nil when off

@@ -1,4 +1,4 @@
-package watch_test
+package signals_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prodwrap/prodwrap/internal/signals"
 	"github.com/prodwrap/prodwrap/internal/testhelper"
-	"github.com/prodwrap/prodwrap/internal/watch"
 )
 
 // helperCommand is the test binary run as helper name.
@@ -41,7 +41,7 @@ func waitClosed(c <-chan struct{}, d time.Duration) bool {
 // owned: the first is a stop request, the second cuts work short, and
 // none has Go's default effect (death, or SIGQUIT's goroutine dump).
 func helperStops() int {
-	s := watch.NotifySignals(nil, false, nil)
+	s := signals.Register(nil, false, nil)
 	ctx, cancel := s.StopContext(context.Background())
 	defer cancel()
 	abort, cancelAbort := s.AbortContext(context.Background())
@@ -88,7 +88,7 @@ func TestStopSignalsNeverKillProdwrap(t *testing.T) {
 // signals owned, the write fails with EPIPE instead of killing the
 // process by SIGPIPE (Go's default for fds 1 and 2).
 func helperBrokenPipe() int {
-	watch.NotifySignals(nil, false, nil)
+	signals.Register(nil, false, nil)
 	r, w, err := os.Pipe()
 	if err != nil {
 		return 1
@@ -116,7 +116,7 @@ func TestBrokenStderrReturnsEPIPE(t *testing.T) {
 // helperChildHolds: while a child runs, the channel is the child's; a
 // signal then is not a stop request until the run is handed back with it.
 func helperChildHolds() int {
-	s := watch.NotifySignals(nil, false, nil)
+	s := signals.Register(nil, false, nil)
 	c := s.Child()
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	sig := <-c

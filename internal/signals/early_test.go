@@ -1,0 +1,169 @@
+package signals_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prodwrap/prodwrap/internal/signals"
+	"github.com/prodwrap/prodwrap/supervise"
+)
+
+// helperEarlyTaken: a stop signal that came between Early and Register is
+// a stop request, and Register's set keeps what Early caught: a forwarded
+// signal reaches the child's channel.
+func helperEarlyTaken() int {
+	signals.Early()
+	signals.Early() // a second call does nothing
+	<-signals.EarlyRegistered()
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	s := signals.Register(supervise.DefaultSignals, false, nil)
+	if !waitClosed(s.Stopping(), 5*time.Second) || s.Stopped() != syscall.SIGTERM {
+		fmt.Println("the SIGTERM that came before Register was not a stop request")
+		return 1
+	}
+	c := s.Child()
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	select {
+	case sig := <-c:
+		if sig != syscall.SIGUSR1 {
+			fmt.Println("read", sig)
+			return 1
+		}
+	case <-time.After(5 * time.Second):
+		fmt.Println("a forwarded signal did not reach the child's channel")
+		return 1
+	}
+	fmt.Println("ok")
+	return 0
+}
+
+func TestEarlySignalsAreTakenOver(t *testing.T) {
+	out, err := helperCommand(t, "early-taken").Output()
+	if err != nil || string(out) != "ok\n" {
+		t.Errorf("helper: %v, stdout %q", err, out)
+	}
+}
+
+// helperEarlyNarrowed: Register with a forward list that leaves out a
+// signal Early caught gives it Go's default back. Of the two that came
+// before Register, the one left out (USR1) is raised again with that
+// default (nothing happens) and the one kept (USR2) stays for the owner,
+// whose idle reader logs it; a USR1 after Register is not read either.
+func helperEarlyNarrowed() int {
+	signals.Early()
+	<-signals.EarlyRegistered()
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	syscall.Kill(os.Getpid(), syscall.SIGUSR2)
+	for i := 0; signals.EarlyQueued() < 2; i++ { // os/signal delivers them a moment later
+		if i == 500 {
+			fmt.Println("the signals sent after Early did not wait on its channel")
+			return 1
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var log safeBuffer
+	s := signals.Register([]os.Signal{syscall.SIGUSR2}, false, slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	for i := 0; !strings.Contains(log.String(), "signal=SIGUSR2"); i++ {
+		if i == 500 {
+			fmt.Println("the kept signal that came before Register was not read:", log.String())
+			return 1
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c := s.Child()
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	select {
+	case sig := <-c:
+		fmt.Println("a signal left out of the set reached the channel:", sig)
+		return 1
+	case <-time.After(100 * time.Millisecond): // time for a delivery, had it stayed registered
+	}
+	if strings.Contains(log.String(), "SIGUSR1") {
+		fmt.Println("the signal left out was read:", log.String())
+		return 1
+	}
+	fmt.Println("ok")
+	return 0
+}
+
+func TestEarlySignalsLeftOutGetTheirDefaultBack(t *testing.T) {
+	out, err := helperCommand(t, "early-narrowed").Output()
+	if err != nil || string(out) != "ok\n" {
+		t.Errorf("helper: %v, stdout %q", err, out)
+	}
+}
+
+// safeBuffer is a bytes.Buffer for a writer goroutine and a reader.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *safeBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *safeBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// helperEarlyReleased: after Release, a SIGHUP that came while Early held
+// it is raised again with Go's default: the helper dies of it.
+func helperEarlyReleased() int {
+	signals.Release() // before Early: nothing
+	signals.Early()
+	<-signals.EarlyRegistered()
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	signals.Release()
+	time.Sleep(100 * time.Millisecond) // time for the default action to strike
+	fmt.Println("alive")
+	return 0
+}
+
+func TestReleaseRaisesWhatEarlyHeld(t *testing.T) {
+	out, err := helperCommand(t, "early-released").Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGHUP {
+		t.Errorf("helper: %v, stdout %q; want death by SIGHUP", err, out)
+	}
+}
+
+// helperEarlyPipeBroken: after Release, Go's defaults are back: a write to
+// a broken stderr kills the process by SIGPIPE, as `prodwrap parse big.log
+// | head` must end.
+func helperEarlyPipeBroken() int {
+	signals.Early()
+	signals.Release()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 1
+	}
+	r.Close()
+	if err := syscall.Dup2(int(w.Fd()), 2); err != nil {
+		return 1
+	}
+	_, err = os.Stderr.Write([]byte("nobody reads this\n"))
+	fmt.Println("survived:", err)
+	return 0
+}
+
+func TestReleaseGivesSIGPIPEBack(t *testing.T) {
+	out, err := helperCommand(t, "early-pipe-broken").Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGPIPE {
+		t.Errorf("helper: %v, stdout %q; want death by SIGPIPE", err, out)
+	}
+}
