@@ -3,9 +3,14 @@
 // (`[metrics] textfile`) of one-shot runs. It imports nothing of
 // prodwrap's: the watcher (internal/watch) feeds it.
 //
-// The registry is prodwrap's own (not the global one), with the Go
-// collector beside the metrics below, so a scrape shows prodwrap's own
-// health next to the child's.
+// The registry is prodwrap's own (not the global one). A scrape and the
+// textfile gather it together with client_golang's default registry,
+// whose Go and process collectors show prodwrap's own health next to the
+// child's: client_golang registers those two at its init, in every
+// program that links it, so prodwrap pays for them at each start whether
+// it uses them or not, and a second pair of its own (package collectors,
+// which also links database/sql) was a second cost on the start path
+// (issue 18, docs/benchmarks.md).
 package metrics
 
 import (
@@ -17,13 +22,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Metrics are prodwrap's metrics in a registry of their own.
 type Metrics struct {
 	Registry *prometheus.Registry
+	// gatherer gathers Registry and client_golang's default registry (the
+	// Go and process collectors).
+	gatherer prometheus.Gatherer
 
 	ChildUp        prometheus.Gauge
 	Starts         prometheus.Counter
@@ -49,8 +56,8 @@ func New() *Metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}),
 		InternalErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "prodwrap_internal_errors_total", Help: "Panics of prodwrap's own code, recovered."}),
 	}
-	m.Registry.MustRegister(m.ChildUp, m.Starts, m.Exits, m.LastStart, m.Reports, m.Spool, m.Delivery, m.InternalErrors,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.ChildUp, m.Starts, m.Exits, m.LastStart, m.Reports, m.Spool, m.Delivery, m.InternalErrors)
+	m.gatherer = prometheus.Gatherers{prometheus.DefaultGatherer, m.Registry}
 	return m
 }
 
@@ -107,7 +114,7 @@ func (m *Metrics) Serve(ctx context.Context, addr string) (net.Addr, error) {
 		return nil, fmt.Errorf("metrics listener: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	mux.Handle("/metrics", promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{Registry: m.Registry}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -126,7 +133,7 @@ func (m *Metrics) Serve(ctx context.Context, addr string) (net.Addr, error) {
 // WriteTextfile writes the metrics to path in the text exposition format,
 // atomically (node_exporter's textfile collector reads whole files only).
 func (m *Metrics) WriteTextfile(path string) error {
-	if err := prometheus.WriteToTextfile(path, m.Registry); err != nil {
+	if err := prometheus.WriteToTextfile(path, m.gatherer); err != nil {
 		return fmt.Errorf("metrics textfile %s: %w", path, err)
 	}
 	return nil

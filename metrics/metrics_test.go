@@ -71,8 +71,13 @@ func TestServeAndTextfile(t *testing.T) {
 			t.Errorf("no prodwrap_reports_total{result=\"rate_limited\"} = 1: %v", f)
 		}
 	}
+	// The Go and process collectors are client_golang's default
+	// registry's, gathered beside prodwrap's own.
 	if fams["go_goroutines"] == nil {
 		t.Error("no Go collector metrics")
+	}
+	if fams["process_start_time_seconds"] == nil {
+		t.Error("no process collector metrics")
 	}
 
 	path := filepath.Join(t.TempDir(), "prodwrap.prom")
@@ -81,8 +86,14 @@ func TestServeAndTextfile(t *testing.T) {
 	}
 	f, _ := os.Open(path)
 	defer f.Close()
-	if _, err := p.TextToMetricFamilies(f); err != nil {
+	if tf, err := p.TextToMetricFamilies(f); err != nil {
 		t.Errorf("textfile is not valid exposition format: %v", err)
+	} else {
+		for _, name := range []string{"prodwrap_child_starts_total", "go_goroutines", "process_start_time_seconds"} {
+			if tf[name] == nil {
+				t.Errorf("the textfile has no %s", name)
+			}
+		}
 	}
 	if _, err := m.Serve(ctx, "not an address"); err == nil {
 		t.Error("Serve accepted a bad address")
