@@ -115,7 +115,7 @@ func Register(forward []os.Signal, reap bool, log *slog.Logger) *Owner {
 	}
 	if extra := slices.DeleteFunc(caught, func(sig os.Signal) bool { return slices.Contains(set, sig) }); len(extra) > 0 {
 		signal.Reset(extra...)
-		s.c = reraise(c, extra)
+		reraise(c, extra)
 	}
 	s.when = "while no child runs"
 	s.idle()
@@ -140,15 +140,19 @@ var early struct {
 // Early begins registering, in the background, the signals a run of the
 // prefix command catches with the default configuration — Set with
 // supervise's default forward list, and SIGCHLD when prodwrap is PID 1 —
-// for Register to take over. It leaves out TSTP, TTIN and TTOU, which
-// Register registers itself: once registered, Go never gives them their
-// default (stop) back (signal.Reset leaves its handler, which ignores
-// them), and a process that needs no signals must still stop at a ^Z. Only the prodwrap binary calls it, from the
-// init of internal/signals/early; a second call does nothing. Until
-// Register, a signal of the set is caught and waits on the channel instead
-// of having its default effect: a SIGTERM in the first milliseconds is a
-// stop request as it would be a moment later. A process that turns out to
-// need no signals (`prodwrap parse`, the exec trampoline) calls Release.
+// for Register to take over. Only the prodwrap binary calls it, from the
+// init of internal/signals/early; a second call does nothing.
+//
+// Until Register, a signal of the set is caught and waits on the channel
+// instead of having its default effect: a SIGTERM in the first
+// milliseconds is a stop request, as it would be a moment later. A process
+// that turns out to need no signals (`prodwrap parse`, the exec
+// trampoline) calls Release.
+//
+// Early leaves out TSTP, TTIN and TTOU, which Register registers itself:
+// once registered, Go never gives them their default (stop) back
+// (signal.Reset leaves its handler, which ignores them), and a process
+// that needs no signals must still stop at a ^Z.
 func Early() {
 	early.mu.Lock()
 	defer early.mu.Unlock()
@@ -204,8 +208,8 @@ func Release() {
 // reraise raises again, in order, each signal of which waiting on c: Go's
 // default action for them is back, so each has the effect it would have
 // had without the early registration; the others are put back, in their
-// order. It returns c.
-func reraise(c chan os.Signal, which []os.Signal) chan os.Signal {
+// order.
+func reraise(c chan os.Signal, which []os.Signal) {
 	var keep []os.Signal
 	for {
 		select {
@@ -223,7 +227,7 @@ func reraise(c chan os.Signal, which []os.Signal) chan os.Signal {
 				default: // full: dropped, as os/signal drops what does not fit
 				}
 			}
-			return c
+			return
 		}
 	}
 }
