@@ -340,7 +340,9 @@ func trickle(b *testing.B, dir string, argv []string) []time.Duration {
 // prodwrap; beside them, in the same loop, the floor any Go supervisor pays
 // (testdata/gowrap: os/exec with the twelve forwarded signals registered;
 // built with -tags clientgolang, the same linking
-// prometheus/client_golang as prodwrap does), supervise alone
+// prometheus/client_golang as prodwrap does; with -tags sdks, linking
+// sentry-go, slack-go and client_golang, the floor of the target's "with
+// the SDKs linked"), supervise alone
 // (testdata/supervised), and tini and dumb-init when they
 // are installed (bench/run installs them). Medians of many starts.
 // Target (issue 18): prodwrap's added start-up ≤ 2× gowrap's.
@@ -354,6 +356,7 @@ func BenchmarkStartup(b *testing.B) {
 		{"direct", []string{"/bin/true"}},
 		{"gowrap", []string{gowrap, "-signals", "/bin/true"}},
 		{"gowrap+client_golang", []string{buildFloor(b, "gowrap", "clientgolang"), "-signals", "/bin/true"}},
+		{"gowrap+sdks", []string{buildFloor(b, "gowrap", "sdks"), "-signals", "/bin/true"}},
 		{"supervised", []string{buildFloor(b, "supervised"), "/bin/true"}},
 		{"prodwrap", []string{prodwrapBin(b), "--", "/bin/true"}},
 	}
@@ -391,6 +394,7 @@ func BenchmarkStartup(b *testing.B) {
 		b.ReportMetric(ms(median(s[st.name])-direct), "ms-added-"+st.name)
 	}
 	b.ReportMetric(float64(median(s["prodwrap"])-direct)/float64(median(s["gowrap"])-direct), "x-added-prodwrap-gowrap")
+	b.ReportMetric(float64(median(s["gowrap+sdks"])-direct)/float64(median(s["gowrap"])-direct), "x-added-gowrap+sdks-gowrap")
 }
 
 // buildFloor builds testdata/NAME, with the build tags given, the way

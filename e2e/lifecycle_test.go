@@ -359,39 +359,103 @@ func pipe(t *testing.T) (r, w *os.File) {
 	return r, w
 }
 
-// TestParseIntoAClosedPipeEndsOnSIGPIPE: `prodwrap parse big.log | head`
-// ends on SIGPIPE, as a filter should, although the binary began
-// registering prodwrap's signals while it initialised
-// (internal/signals/early): parse gives them back before it writes
-// (signals.Release). Its report of 3,000 goroutines is three times what
-// the pipe holds; the reader goes away after one byte.
-func TestParseIntoAClosedPipeEndsOnSIGPIPE(t *testing.T) {
-	var log strings.Builder
-	log.WriteString("panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n")
-	for i := 2; i <= 3000; i++ {
-		// Each stack its own (a report groups identical ones): ~200 kB of JSON.
-		fmt.Fprintf(&log, "\ngoroutine %d [chan receive]:\nmain.worker%d(0x%x)\n\t/src/worker.go:%d +0x25\ncreated by main.main in goroutine 1\n\t/src/main.go:9 +0x3a\n", i, i, i, i)
+// TestQuietInvocationsKeepGoDefaults: the binary begins registering
+// prodwrap's signals while it initialises (internal/signals/early), but
+// not for `prodwrap parse` (early.Quiet), which keeps Go's defaults, as a
+// filter should: `prodwrap parse big.log | head` ends on SIGPIPE, and a
+// ^Z stops it.
+func TestQuietInvocationsKeepGoDefaults(t *testing.T) {
+	t.Run("parse into a closed pipe ends on SIGPIPE", func(t *testing.T) {
+		// Its report of 3,000 goroutines is three times what the pipe
+		// holds; the reader goes away after one byte.
+		var log strings.Builder
+		log.WriteString("panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n")
+		for i := 2; i <= 3000; i++ {
+			// Each stack its own (a report groups identical ones): ~200 kB of JSON.
+			fmt.Fprintf(&log, "\ngoroutine %d [chan receive]:\nmain.worker%d(0x%x)\n\t/src/worker.go:%d +0x25\ncreated by main.main in goroutine 1\n\t/src/main.go:9 +0x3a\n", i, i, i, i)
+		}
+		file := filepath.Join(t.TempDir(), "crash.log")
+		if err := os.WriteFile(file, []byte(log.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := command(t, prodwrapBin(t), "parse", file)
+		r, w := pipe(t)
+		cmd.Stdout = w
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if _, err := r.Read(make([]byte, 1)); err != nil {
+			t.Fatalf("reading the first byte: %v", err)
+		}
+		r.Close()
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGPIPE {
+			t.Errorf("prodwrap parse ended with %v, want death by SIGPIPE; stderr:\n%s", err, clip(stderr.Bytes()))
+		}
+	})
+	t.Run("SIGTSTP stops parse", func(t *testing.T) {
+		// Not testhelper.Command: the test waits for the stop itself
+		// (wait4 with WUNTRACED), which os/exec cannot. parse reads its
+		// standard input, a pipe held open until the test closes it (at
+		// the latest after hangGuard, so that a parse that did not stop
+		// still ends).
+		stdin, feed := pipe(t)
+		cmd := exec.Command(prodwrapBin(t), "parse", "-")
+		cmd.Stdin = stdin
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stdin.Close()
+		guard := time.AfterFunc(hangGuard, func() { feed.Close() })
+		defer guard.Stop()
+		// A SIGTSTP before the init ran would stop any Go program: wait
+		// until parse reads its input.
+		waitReadingStdin(t, cmd.Process.Pid)
+		if err := cmd.Process.Signal(syscall.SIGTSTP); err != nil {
+			t.Fatal(err)
+		}
+		var ws syscall.WaitStatus
+		var err error
+		for {
+			if _, err = syscall.Wait4(cmd.Process.Pid, &ws, syscall.WUNTRACED, nil); !errors.Is(err, syscall.EINTR) {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("wait4: %v", err)
+		}
+		if !ws.Stopped() || ws.StopSignal() != syscall.SIGTSTP {
+			t.Fatalf("after SIGTSTP prodwrap parse is %v, want stopped by SIGTSTP", ws)
+		}
+		if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		feed.Close()
+		err = cmd.Wait()
+		if code := exitCode(t, err); code != 1 { // no crash in an empty input
+			t.Errorf("prodwrap parse of an empty input exited %d, want 1", code)
+		}
+	})
+}
+
+// waitReadingStdin waits until a thread of process pid is in read(2) of
+// its standard input (/proc/PID/task/*/syscall: number 0, first argument
+// 0), for up to hangGuard.
+func waitReadingStdin(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for time.Now().Before(deadline) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+		for _, f := range tasks {
+			if b, err := os.ReadFile(f); err == nil && strings.HasPrefix(string(b), "0 0x0 ") {
+				return
+			}
+		}
+		time.Sleep(time.Millisecond) // polling /proc: no event to wait on
 	}
-	file := filepath.Join(t.TempDir(), "crash.log")
-	if err := os.WriteFile(file, []byte(log.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := command(t, prodwrapBin(t), "parse", file)
-	r, w := pipe(t)
-	cmd.Stdout = w
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	if _, err := r.Read(make([]byte, 1)); err != nil {
-		t.Fatalf("reading the first byte: %v", err)
-	}
-	r.Close()
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGPIPE {
-		t.Errorf("prodwrap parse ended with %v, want death by SIGPIPE; stderr:\n%s", err, clip(stderr.Bytes()))
-	}
+	t.Fatalf("process %d did not read its standard input within %v", pid, hangGuard)
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/prodwrap/prodwrap/config"
-	"github.com/prodwrap/prodwrap/internal/signals"
 	"github.com/prodwrap/prodwrap/internal/watch"
 )
 
@@ -38,9 +37,7 @@ func run(args, env []string, std stdio) (code int) {
 	}()
 	if len(args) > 0 && args[0] == watch.ExecArg {
 		// The child's first moment under socket activation: see
-		// watch.ExecListenPID. A signal that came before the exec is
-		// raised again with Go's default, as it would have come.
-		signals.Release()
+		// watch.ExecListenPID.
 		return watch.ExecListenPID(args[1:], std.err)
 	}
 	// Global flags may stand before the sub-command as well as after it:
@@ -48,15 +45,11 @@ func run(args, env []string, std stdio) (code int) {
 	n := config.LeadingFlags(args)
 	if n < len(args) {
 		if sub, ok := subcommands[args[n]]; ok {
-			if !withSignals[args[n]] {
-				signals.Release()
-			}
 			rest := append(slices.Clone(args[:n]), args[n+1:]...)
 			return sub(rest, env, std)
 		}
 	}
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-V") {
-		signals.Release()
 		return runVersion(nil, std)
 	}
 	return runWatch(args, env, std)
@@ -76,13 +69,6 @@ var subcommands = map[string]func(args, env []string, std stdio) int{
 		return exitOK
 	},
 }
-
-// withSignals are the sub-commands that own prodwrap's signals, as the run
-// command does (signals.Register takes over what the init of
-// internal/signals/early registered); the others register none and keep
-// Go's defaults (signals.Release): `prodwrap parse big.log | head` ends on
-// SIGPIPE, as a filter should.
-var withSignals = map[string]bool{"send": true, "flush": true, "test": true}
 
 // fail prints err as prodwrap's one-line error and returns exitFailure.
 func fail(w io.Writer, err error) int {

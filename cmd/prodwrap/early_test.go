@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prodwrap/prodwrap/internal/signals/early"
+	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 )
 
@@ -63,6 +65,29 @@ func TestEarlyInitialisesBeforeTheSlowPackages(t *testing.T) {
 			t.Errorf("%s has no init in the binary: update slowInits", pkg)
 		case i < early:
 			t.Errorf("%s initialises before internal/signals/early (%d < %d):\n%s", pkg, i, early, strings.Join(order, "\n"))
+		}
+	}
+}
+
+// TestQuietInvocationsRegisterNothing: early.Quiet, the arguments for
+// which the binary's init does not begin registering signals, names every
+// sub-command but those that build the report pipeline and own the
+// signals (send, flush, test: startPipeline), and the exec trampoline's
+// argument. A sub-command missing from it would catch SIGPIPE and ^Z
+// (e2e TestQuietInvocationsKeepGoDefaults shows what that breaks).
+func TestQuietInvocationsRegisterNothing(t *testing.T) {
+	owners := []string{"send", "flush", "test"}
+	for name := range subcommands {
+		switch quiet := slices.Contains(early.Quiet, name); {
+		case slices.Contains(owners, name) && quiet:
+			t.Errorf("%s owns prodwrap's signals but is in early.Quiet", name)
+		case !slices.Contains(owners, name) && !quiet:
+			t.Errorf("%s registers no signal but is not in early.Quiet", name)
+		}
+	}
+	for _, arg := range []string{watch.ExecArg, "--version", "-V", "--help", "-h"} {
+		if !slices.Contains(early.Quiet, arg) {
+			t.Errorf("%s is not in early.Quiet", arg)
 		}
 	}
 }

@@ -2,11 +2,9 @@ package signals_test
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -118,52 +116,4 @@ func (b *safeBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
-}
-
-// helperEarlyReleased: after Release, a SIGHUP that came while Early held
-// it is raised again with Go's default: the helper dies of it.
-func helperEarlyReleased() int {
-	signals.Release() // before Early: nothing
-	signals.Early()
-	<-signals.EarlyRegistered()
-	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	signals.Release()
-	time.Sleep(100 * time.Millisecond) // time for the default action to strike
-	fmt.Println("alive")
-	return 0
-}
-
-func TestReleaseRaisesWhatEarlyHeld(t *testing.T) {
-	out, err := helperCommand(t, "early-released").Output()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGHUP {
-		t.Errorf("helper: %v, stdout %q; want death by SIGHUP", err, out)
-	}
-}
-
-// helperEarlyPipeBroken: after Release, Go's defaults are back: a write to
-// a broken stderr kills the process by SIGPIPE, as `prodwrap parse big.log
-// | head` must end.
-func helperEarlyPipeBroken() int {
-	signals.Early()
-	signals.Release()
-	r, w, err := os.Pipe()
-	if err != nil {
-		return 1
-	}
-	r.Close()
-	if err := syscall.Dup2(int(w.Fd()), 2); err != nil {
-		return 1
-	}
-	_, err = os.Stderr.Write([]byte("nobody reads this\n"))
-	fmt.Println("survived:", err)
-	return 0
-}
-
-func TestReleaseGivesSIGPIPEBack(t *testing.T) {
-	out, err := helperCommand(t, "early-pipe-broken").Output()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGPIPE {
-		t.Errorf("helper: %v, stdout %q; want death by SIGPIPE", err, out)
-	}
 }

@@ -15,13 +15,11 @@ const helperEnv = "SIGNALS_TEST_HELPER"
 
 // helpers are the helper processes; each returns its exit status.
 var helpers = map[string]func() int{
-	"stops":             helperStops,
-	"broken-pipe":       helperBrokenPipe,
-	"child-holds":       helperChildHolds,
-	"early-taken":       helperEarlyTaken,
-	"early-narrowed":    helperEarlyNarrowed,
-	"early-released":    helperEarlyReleased,
-	"early-pipe-broken": helperEarlyPipeBroken,
+	"stops":          helperStops,
+	"broken-pipe":    helperBrokenPipe,
+	"child-holds":    helperChildHolds,
+	"early-taken":    helperEarlyTaken,
+	"early-narrowed": helperEarlyNarrowed,
 }
 
 // The owner leaves no goroutine behind once stopped.

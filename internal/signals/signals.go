@@ -96,7 +96,13 @@ func Set(forward []os.Signal, reap bool) []os.Signal {
 // to do nothing (USR1, USR2, PWR, WINCH; CONT continues the process
 // whatever its handler), so the one signal a narrower list can lose — one
 // caught in the instant between Reset and os/signal's delivery, which
-// os/signal then drops — would have done nothing either.
+// os/signal then drops — would have done nothing either. TSTP, TTIN and
+// TTOU are the exception: once registered, Go never gives them their
+// default (stop) back (signal.Reset leaves its handler, which ignores
+// them), so a forward list without them leaves them ignored by prodwrap
+// rather than stopping it. A terminal's ^Z reaches the child anyway (its
+// process group is the foreground one), and a prodwrap stopped while its
+// child runs would stop draining the child's stderr.
 func Register(forward []os.Signal, reap bool, log *slog.Logger) *Owner {
 	set := Set(forward, reap)
 	c, caught := takeEarly()
@@ -126,8 +132,7 @@ func Register(forward []os.Signal, reap bool, log *slog.Logger) *Owner {
 // busy wait there (os/signal drops what does not fit).
 const chanSize = 64
 
-// early is the registration Early began, until Register or Release takes
-// it.
+// early is the registration Early began, until Register takes it.
 var early struct {
 	mu    sync.Mutex
 	c     chan os.Signal
@@ -141,18 +146,13 @@ var early struct {
 // prefix command catches with the default configuration — Set with
 // supervise's default forward list, and SIGCHLD when prodwrap is PID 1 —
 // for Register to take over. Only the prodwrap binary calls it, from the
-// init of internal/signals/early; a second call does nothing.
+// init of internal/signals/early, and not for an invocation that registers
+// no signals (`prodwrap parse`, the exec trampoline: see early.Quiet); a
+// second call does nothing.
 //
 // Until Register, a signal of the set is caught and waits on the channel
 // instead of having its default effect: a SIGTERM in the first
-// milliseconds is a stop request, as it would be a moment later. A process
-// that turns out to need no signals (`prodwrap parse`, the exec
-// trampoline) calls Release.
-//
-// Early leaves out TSTP, TTIN and TTOU, which Register registers itself:
-// once registered, Go never gives them their default (stop) back
-// (signal.Reset leaves its handler, which ignores them), and a process
-// that needs no signals must still stop at a ^Z.
+// milliseconds is a stop request, as it would be a moment later.
 func Early() {
 	early.mu.Lock()
 	defer early.mu.Unlock()
@@ -161,18 +161,12 @@ func Early() {
 	}
 	early.begun = true
 	early.c = make(chan os.Signal, chanSize)
-	early.set = Set(slices.DeleteFunc(slices.Clone(supervise.DefaultSignals), isJobControl), os.Getpid() == 1)
+	early.set = Set(supervise.DefaultSignals, os.Getpid() == 1)
 	early.done = make(chan struct{})
 	go func(c chan os.Signal, set []os.Signal, done chan struct{}) {
 		defer close(done)
 		signal.Notify(c, set...)
 	}(early.c, early.set, early.done)
-}
-
-// isJobControl reports whether sig is one of the terminal's job-control
-// signals, whose default is to stop the process.
-func isJobControl(sig os.Signal) bool {
-	return sig == syscall.SIGTSTP || sig == syscall.SIGTTIN || sig == syscall.SIGTTOU
 }
 
 // takeEarly waits for Early's registration, if it began and was not taken
@@ -186,23 +180,6 @@ func takeEarly() (chan os.Signal, []os.Signal) {
 	early.taken = true
 	<-early.done
 	return early.c, slices.Clone(early.set)
-}
-
-// Release gives back what Early registered, for a process that turns out
-// to need no signals: `prodwrap parse`, `check-config`, `version` and
-// help keep Go's defaults, as a filter should (`prodwrap parse big.log |
-// head` ends on SIGPIPE), and the exec trampoline must not swallow a
-// signal meant for the program it becomes. A signal that came while Early
-// held it is raised again once the default is back, so its default effect
-// happens, late by at most the registration. Without Early it does
-// nothing.
-func Release() {
-	c, caught := takeEarly()
-	if c == nil {
-		return
-	}
-	signal.Stop(c)
-	reraise(c, caught)
 }
 
 // reraise raises again, in order, each signal of which waiting on c: Go's

@@ -1,17 +1,48 @@
 // Package early begins the registration of prodwrap's signals while the
 // program initialises ([signals.Early]), before the packages that take
-// longest to initialise (client_golang, sentry-go, slack-go): the
+// longest to initialise (client_golang, sentry-go, net/http): the
 // registration's round trips to the runtime's signal-mask thread run
 // beside them instead of before the child's start. It is imported by
 // cmd/prodwrap alone, for this side effect; a library never imports it.
 //
 // Go initialises a package after everything it imports, and otherwise in
 // the order of the import paths, so this package (which imports only
-// internal/signals and the standard library) runs its init among the
-// first; TestEarlyInitialisesBeforeTheHeavyPackages (cmd/prodwrap) checks
-// the order in the built binary.
+// internal/signals and the standard library) runs its init before the
+// slow ones; cmd/prodwrap's TestEarlyInitialisesBeforeTheSlowPackages
+// checks the order in the built binary.
 package early
 
-import "github.com/prodwrap/prodwrap/internal/signals"
+import (
+	"os"
+	"slices"
 
-func init() { signals.Early() }
+	"github.com/prodwrap/prodwrap/internal/signals"
+)
+
+// Quiet are the arguments that make an invocation one that registers no
+// signals and keeps Go's defaults: the sub-commands that start no child and
+// deliver nothing (parse, check-config, version, help: `prodwrap parse
+// big.log | head` ends on SIGPIPE, as a filter should, and stops at a ^Z),
+// the help and version flags, and the first argument of the exec
+// trampoline (watch.ExecArg), which must not catch a signal meant for the
+// program it becomes. An invocation with one of them anywhere in its
+// arguments does not begin the early registration: the init cannot parse
+// the command line (the flags are config's, which initialises late), so a
+// run whose child takes "help" as an argument merely starts without it,
+// registering its signals in signals.Register as before. cmd/prodwrap's
+// TestQuietInvocationsRegisterNothing checks the list against the
+// sub-commands and the trampoline.
+var Quiet = []string{
+	"parse", "check-config", "version", "help",
+	"-h", "-help", "--h", "--help", "-V", "--version",
+	"__prodwrap-exec-listen-pid",
+}
+
+func init() {
+	for _, arg := range os.Args[1:] {
+		if slices.Contains(Quiet, arg) {
+			return
+		}
+	}
+	signals.Early()
+}
