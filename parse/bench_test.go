@@ -97,17 +97,7 @@ func dumpFile(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	path := filepath.Join(dir, "dump.txt")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(bin, "many-goroutines", strconv.Itoa(n))
-	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
-	w := bufio.NewWriterSize(f, 1<<20)
-	cmd.Stderr = w
-	_ = cmd.Run() // it panics by design
-	w.Flush()
-	f.Close()
+	zoo.WriteManyGoroutinesDump(b, bin, path, n)
 	dumps[n] = path
 	return path
 }

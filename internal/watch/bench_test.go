@@ -4,9 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -25,15 +23,7 @@ import (
 func BenchmarkReportOf10000Goroutines(b *testing.B) {
 	bin := zoo.Build(b, zoo.Plain)
 	dump := filepath.Join(b.TempDir(), "dump.txt")
-	f, err := os.Create(dump)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(bin, "many-goroutines", strconv.Itoa(10_000))
-	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
-	cmd.Stderr = f
-	_ = cmd.Run() // it panics by design
-	f.Close()
+	zoo.WriteManyGoroutinesDump(b, bin, dump, 10_000)
 	st, err := os.Stat(dump)
 	if err != nil {
 		b.Fatal(err)

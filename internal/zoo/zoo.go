@@ -239,6 +239,29 @@ func RunBinary(t testing.TB, bin string, m Mode) Result {
 	return res
 }
 
+// WriteManyGoroutinesDump writes to path the stderr of the many-goroutines
+// mode of bin (a crasher build) with n goroutines at GOTRACEBACK=all: the
+// Go runtime's dump of n goroutines blocked at depths of 5 to 30 frames,
+// for the benchmarks that read a big real dump from a file.
+func WriteManyGoroutinesDump(t testing.TB, bin, path string, n int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "many-goroutines", strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
+	w := bufio.NewWriterSize(f, 1<<20)
+	cmd.Stderr = w
+	_ = cmd.Run() // it panics by design
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // GoroutineMark returns N of the crasher's "zoo: goroutine=N" line, 0 if none.
 func GoroutineMark(stderr []byte) int {
 	i := bytes.Index(stderr, []byte("zoo: goroutine="))
