@@ -45,10 +45,7 @@ func helperEarlyTaken() int {
 }
 
 func TestEarlySignalsAreTakenOver(t *testing.T) {
-	out, err := helperCommand(t, "early-taken").Output()
-	if err != nil || string(out) != "ok\n" {
-		t.Errorf("helper: %v, stdout %q", err, out)
-	}
+	helperSaysOK(t, "early-taken")
 }
 
 // helperEarlyNarrowed: Register with a forward list that leaves out a
@@ -61,21 +58,15 @@ func helperEarlyNarrowed() int {
 	<-signals.EarlyRegistered()
 	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
 	syscall.Kill(os.Getpid(), syscall.SIGUSR2)
-	for i := 0; signals.EarlyQueued() < 2; i++ { // os/signal delivers them a moment later
-		if i == 500 {
-			fmt.Println("the signals sent after Early did not wait on its channel")
-			return 1
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !waitUntil(func() bool { return signals.EarlyQueued() >= 2 }) { // os/signal delivers them a moment later
+		fmt.Println("the signals sent after Early did not wait on its channel")
+		return 1
 	}
 	var log safeBuffer
 	s := signals.Register([]os.Signal{syscall.SIGUSR2}, false, slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	for i := 0; !strings.Contains(log.String(), "signal=SIGUSR2"); i++ {
-		if i == 500 {
-			fmt.Println("the kept signal that came before Register was not read:", log.String())
-			return 1
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !waitUntil(func() bool { return strings.Contains(log.String(), "signal=SIGUSR2") }) {
+		fmt.Println("the kept signal that came before Register was not read:", log.String())
+		return 1
 	}
 	c := s.Child()
 	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
@@ -94,10 +85,7 @@ func helperEarlyNarrowed() int {
 }
 
 func TestEarlySignalsLeftOutGetTheirDefaultBack(t *testing.T) {
-	out, err := helperCommand(t, "early-narrowed").Output()
-	if err != nil || string(out) != "ok\n" {
-		t.Errorf("helper: %v, stdout %q", err, out)
-	}
+	helperSaysOK(t, "early-narrowed")
 }
 
 // safeBuffer is a bytes.Buffer for a writer goroutine and a reader.

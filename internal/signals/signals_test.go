@@ -27,6 +27,28 @@ func helperCommand(t *testing.T, name string) *exec.Cmd {
 	return cmd
 }
 
+// helperSaysOK runs helper name and fails the test unless it exits 0
+// having printed only "ok".
+func helperSaysOK(t *testing.T, name string) {
+	t.Helper()
+	out, err := helperCommand(t, name).Output()
+	if err != nil || string(out) != "ok\n" {
+		t.Errorf("helper %s: %v, stdout %q", name, err, out)
+	}
+}
+
+// waitUntil reports whether cond holds within 5 s, checking every 10 ms
+// (for what os/signal delivers a moment later, with no event to wait on).
+func waitUntil(cond func() bool) bool {
+	for i := 0; i < 500; i++ {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
 // waitClosed reports whether c is closed within d.
 func waitClosed(c <-chan struct{}, d time.Duration) bool {
 	select {
@@ -134,8 +156,5 @@ func helperChildHolds() int {
 }
 
 func TestSignalsDuringAChildRunAreTheChilds(t *testing.T) {
-	out, err := helperCommand(t, "child-holds").Output()
-	if err != nil || string(out) != "ok\n" {
-		t.Errorf("helper: %v, stdout %q", err, out)
-	}
+	helperSaysOK(t, "child-holds")
 }
