@@ -360,7 +360,7 @@ func pipe(t *testing.T) (r, w *os.File) {
 }
 
 // TestQuietInvocationsKeepGoDefaults: the binary begins registering
-// prodwrap's signals while it initialises (internal/signals/early), but
+// prodwrap's signals while it initialises (internal/early), but
 // not for `prodwrap parse` (early.Quiet), which keeps Go's defaults, as a
 // filter should: `prodwrap parse big.log | head` ends on SIGPIPE, and a
 // ^Z stops it.
@@ -406,6 +406,11 @@ func TestQuietInvocationsKeepGoDefaults(t *testing.T) {
 		stdin, feed := pipe(t)
 		cmd := exec.Command(prodwrapBin(t), "parse", "-")
 		cmd.Stdin = stdin
+		// A process group of its own, whose parent (this test) is in
+		// another of the same session: never orphaned, whoever started
+		// the test. Linux discards SIGTSTP for an orphaned group (a test
+		// binary whose starting shell went away: the group would be).
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

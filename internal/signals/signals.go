@@ -10,7 +10,7 @@
 // runtime's signal-mask thread, about 60 µs on a 2-core VM, 0.8 ms for
 // prodwrap's thirteen — a quarter of what a bare Go os/exec wrapper adds
 // to a start (docs/benchmarks.md). [Early], called from the init of
-// internal/signals/early (imported by cmd/prodwrap alone, for that side
+// internal/early (imported by cmd/prodwrap alone, for that side
 // effect), starts it in the background; the packages initialised after it
 // (client_golang, sentry-go, slack-go, their dependencies: about 1.5 ms)
 // run meanwhile, and [Register] takes the registration over. Why not in
@@ -146,7 +146,7 @@ var early struct {
 // prefix command catches with the default configuration — Set with
 // supervise's default forward list, and SIGCHLD when prodwrap is PID 1 —
 // for Register to take over. Only the prodwrap binary calls it, from the
-// init of internal/signals/early, and not for an invocation that registers
+// init of internal/early, and not for an invocation that registers
 // no signals (`prodwrap parse`, the exec trampoline: see early.Quiet); a
 // second call does nothing.
 //
