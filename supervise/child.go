@@ -145,9 +145,10 @@ type Child struct {
 	ttyFd         int // the terminal whose foreground group the child got, or -1
 	// forwarded and received are appended to by the loop in wait only.
 	forwarded, received []syscall.Signal
-	// oomBefore is the cgroup's OOM-kill count at the start, -1 when it
-	// could not be read.
+	// oomBefore is the cgroup's OOM-kill count at the start, when
+	// oomKnown (it cannot be read without a visible memory cgroup).
 	oomBefore int
+	oomKnown  bool
 	waitOnce  sync.Once
 	result    *Result
 	waitErr   error
@@ -469,11 +470,14 @@ func (c *Child) wait() (*Result, error) {
 		// The OOM-kill count is read here, after the start and off
 		// Start's path (it costs a few percent of a start): an OOM kill
 		// within these microseconds would be missed, not misattributed.
-		// The send below orders it before wait's read.
-		c.oomBefore = -1
-		if n, err := OOMKills(0); err == nil {
-			c.oomBefore = n
+		// The first child's was read before its start, by Prepare, when
+		// it was called. The send below orders it before wait's read.
+		if n, ok := prepared.take(); ok {
+			c.oomBefore, c.oomKnown = n, true
+		} else if n, err := OOMKills(0); err == nil {
+			c.oomBefore, c.oomKnown = n, true
 		}
+		awaitExit(c.cmd.Process.Pid)
 		err := c.cmd.Wait()
 		waited <- waitResult{c.cmd.ProcessState, err}
 	}()
@@ -530,7 +534,7 @@ loop:
 	} else {
 		res.ExitCode = wr.state.ExitCode()
 	}
-	if res.Signal == syscall.SIGKILL && c.oomBefore >= 0 {
+	if res.Signal == syscall.SIGKILL && c.oomKnown {
 		if n, err := OOMKills(0); err == nil && n > c.oomBefore {
 			res.OOMKilled = true
 		}

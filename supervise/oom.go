@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ErrNoCgroup is returned by OOMKills where no memory cgroup counter is
@@ -23,16 +24,47 @@ const cgroupRoot = "/sys/fs/cgroup"
 // cgroup v2, of memory.oom_control under cgroup v1's memory controller.
 // Sampled before the child starts and after it exits, an increase tells
 // that the kernel's OOM killer struck in the child's cgroup.
+//
+// prodwrap's own counter files are looked up once per process (reading
+// /proc/self/cgroup costs about as much as the counter itself; [Prepare]
+// does it while the program initialises) and again when they are gone: a
+// process moved to another cgroup reads the new one's.
 func OOMKills(pid int) (int, error) {
+	if pid <= 0 {
+		files, err := selfCounterFiles()
+		if err != nil {
+			return 0, err
+		}
+		if n, err := firstCounter(files); !errors.Is(err, ErrNoCgroup) || len(files) == 0 {
+			return n, err
+		}
+	}
+	files, err := counterFilesOf(pid)
+	if err != nil {
+		return 0, err
+	}
+	return firstCounter(files)
+}
+
+// selfCounterFiles are prodwrap's own counter files, looked up once.
+var selfCounterFiles = sync.OnceValues(func() ([]string, error) { return counterFilesOf(0) })
+
+// counterFilesOf returns the counter files of process pid (0: prodwrap).
+func counterFilesOf(pid int) ([]string, error) {
 	self := "self"
 	if pid > 0 {
 		self = strconv.Itoa(pid)
 	}
 	b, err := os.ReadFile(filepath.Join("/proc", self, "cgroup"))
 	if err != nil {
-		return 0, fmt.Errorf("read cgroup of %s: %w", self, err)
+		return nil, fmt.Errorf("read cgroup of %s: %w", self, err)
 	}
-	for _, file := range CounterFiles(cgroupRoot, b) {
+	return CounterFiles(cgroupRoot, b), nil
+}
+
+// firstCounter reads the first of files that exists.
+func firstCounter(files []string) (int, error) {
+	for _, file := range files {
 		n, err := oomKillCounter(file)
 		if errors.Is(err, ErrNoCgroup) {
 			continue

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prodwrap/prodwrap/internal/signals/early"
+	"github.com/prodwrap/prodwrap/internal/early"
 	"github.com/prodwrap/prodwrap/internal/watch"
 	"github.com/prodwrap/prodwrap/internal/zoo"
 )
@@ -28,7 +28,7 @@ var slowInits = []string{
 }
 
 // TestEarlyInitialisesBeforeTheSlowPackages: in the built binary, the init
-// of internal/signals/early (which begins registering the signals) runs
+// of internal/early (which begins registering the signals) runs
 // before those of the packages that take longest, so the registration
 // overlaps them (docs/benchmarks.md, "Start-up"). It fails if early, or
 // internal/signals, comes to import one of them, or one of them stops
@@ -55,16 +55,16 @@ func TestEarlyInitialisesBeforeTheSlowPackages(t *testing.T) {
 			order = append(order, f[1])
 		}
 	}
-	early := slices.Index(order, "github.com/prodwrap/prodwrap/internal/signals/early")
+	early := slices.Index(order, "github.com/prodwrap/prodwrap/internal/early")
 	if early < 0 {
-		t.Fatalf("internal/signals/early has no init in the binary:\n%s", out)
+		t.Fatalf("internal/early has no init in the binary:\n%s", out)
 	}
 	for _, pkg := range slowInits {
 		switch i := slices.Index(order, pkg); {
 		case i < 0:
 			t.Errorf("%s has no init in the binary: update slowInits", pkg)
 		case i < early:
-			t.Errorf("%s initialises before internal/signals/early (%d < %d):\n%s", pkg, i, early, strings.Join(order, "\n"))
+			t.Errorf("%s initialises before internal/early (%d < %d):\n%s", pkg, i, early, strings.Join(order, "\n"))
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	// Begins registering prodwrap's signals while the packages after it
 	// initialise (internal/signals, "Early").
-	_ "github.com/prodwrap/prodwrap/internal/signals/early"
+	_ "github.com/prodwrap/prodwrap/internal/early"
 )
 
 func main() {
