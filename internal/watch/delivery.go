@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prodwrap/prodwrap/config"
@@ -258,7 +259,9 @@ func (d *Delivery) FlushInBackground(m *metrics.Metrics) <-chan struct{} {
 		defer close(done)
 		defer RecoverLogged(d.log, m, "background flush")
 		d.Flush(context.Background())
-		m.SetSpool(d.Pending())
+		if m != nil { // the gauge's count lists the spool again
+			m.SetSpool(d.Pending())
+		}
 	}()
 	return done
 }
@@ -272,15 +275,16 @@ func (d *Delivery) Pending() int {
 	return len(entries)
 }
 
+// lookup is os.Getenv over env: the last entry for a name wins, as in
+// os/exec. It scans env at each call rather than building a map first:
+// each caller asks for a few names, once.
 func lookup(env []string) func(string) string {
-	m := map[string]string{}
-	for _, kv := range env {
-		for i := 0; i < len(kv); i++ {
-			if kv[i] == '=' {
-				m[kv[:i]] = kv[i+1:]
-				break
+	return func(k string) string {
+		for i := len(env) - 1; i >= 0; i-- {
+			if name, v, ok := strings.Cut(env[i], "="); ok && name == k {
+				return v
 			}
 		}
+		return ""
 	}
-	return func(k string) string { return m[k] }
 }
