@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/prodwrap/prodwrap/config"
 )
@@ -67,6 +68,41 @@ func TestFlagsStopAtTheCommand(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"/srv/api", "--port", "8080"}, rest); diff != "" {
 		t.Errorf("command mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestCommandWithoutFlags: a command line that begins with no flag (Load
+// then defines --config alone, not every setting's flag) gives the command
+// as the flag package would, flags after the command included, and the
+// configuration a line with a flag set to its default gives.
+func TestCommandWithoutFlags(t *testing.T) {
+	base, _, err := config.Load(config.Options{Args: []string{"--strict=false", "--", "/bin/true"}, Name: "prodwrap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args, want []string
+	}{
+		{[]string{"--", "/srv/api", "-g"}, []string{"/srv/api", "-g"}},
+		{[]string{"/srv/api", "--port", "8080"}, []string{"/srv/api", "--port", "8080"}},
+		{[]string{"-", "x"}, []string{"-", "x"}},
+		{[]string{"--", "--", "x"}, []string{"--", "x"}},
+		{nil, []string{}},
+	}
+	for _, tt := range tests {
+		c, rest, err := config.Load(config.Options{Args: tt.args, Name: "prodwrap"})
+		if err != nil {
+			t.Fatalf("%q: %v", tt.args, err)
+		}
+		if diff := cmp.Diff(tt.want, rest, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%q: command mismatch (-want +got):\n%s", tt.args, diff)
+		}
+		if c.Process.ProcessGroup || c.Strict != base.Strict || !slices.Equal(c.Process.ForwardSignals, base.Process.ForwardSignals) {
+			t.Errorf("%q: process %+v strict %v, want %+v strict %v", tt.args, c.Process, c.Strict, base.Process, base.Strict)
+		}
+	}
+	if _, _, err := config.Load(config.Options{Args: []string{"--no-such-flag", "/srv/api"}, Name: "prodwrap"}); err == nil {
+		t.Error("an unknown flag before the command was accepted")
 	}
 }
 

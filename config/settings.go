@@ -528,9 +528,7 @@ func FlagUsage(w io.Writer) {
 // newFlagSet defines --config and every setting's flag, each holding its
 // text until the sources are merged.
 func newFlagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Var(&flagValue{}, "config", "configuration `file` (default: $PRODWRAP_CONFIG, else "+DefaultPath+" if present)")
+	fs := configFlagSet(name)
 	for _, s := range settings {
 		if s.flag == "" {
 			continue
@@ -542,6 +540,21 @@ func newFlagSet(name string) *flag.FlagSet {
 		}
 	}
 	return fs
+}
+
+// configFlagSet defines --config alone.
+func configFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Var(&flagValue{}, "config", "configuration `file` (default: $PRODWRAP_CONFIG, else "+DefaultPath+" if present)")
+	return fs
+}
+
+// beginsWithFlag reports whether args begin with a flag: not with "--",
+// "-" or an argument that does not start with "-", where the flag package
+// stops parsing.
+func beginsWithFlag(args []string) bool {
+	return len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' && args[0] != "--"
 }
 
 // EnvUsage writes the environment variables and the settings they set.
