@@ -1,8 +1,5 @@
 package supervise
 
-// PrepareNow is Prepare's work, done before it returns.
-var PrepareNow = prepare
-
 // SetPreparedBaseline stands for Prepare's reading of the OOM-kill
 // counter: the next child takes n as its baseline.
 func SetPreparedBaseline(n int) {

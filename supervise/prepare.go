@@ -7,21 +7,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Prepare begins, in a goroutine of its own, the work of a program's first
-// [Child.Start] that does not depend on the child: os's pidfd probe (at
-// its first StartProcess, os forks a child that exits at once, to learn
-// whether clone(CLONE_PIDFD) works), the lookup of prodwrap's cgroup
-// counter of OOM kills and the first child's baseline of it ([OOMKills]).
-// prodwrap calls it while it initialises (package internal/early), beside
-// the libraries' initialisation; without it, or before it is done, Start
-// and Wait do the same work themselves.
+// Prepare does the work of a program's first [Child.Start] that does not
+// depend on the child, for a caller that runs it in the background while
+// the program does other work: os's pidfd probe (at its first
+// StartProcess, os forks a child that exits at once, to learn whether
+// clone(CLONE_PIDFD) works), the lookup of prodwrap's cgroup counter of OOM
+// kills and the first child's baseline of it ([OOMKills]). prodwrap runs it
+// while it initialises (package internal/early), beside the libraries'
+// initialisation; without it, or before it is done, Start and Wait do the
+// same work themselves.
 //
 // The first child's baseline is then read before its start rather than
 // just after (no OOM kill of its can be missed); a later child reads its
 // own after its start.
-func Prepare() { go prepare() }
-
-func prepare() {
+func Prepare() {
 	// Nothing here is needed: a failure is met again, and handled, where
 	// the work is needed.
 	defer func() { _ = recover() }()
@@ -76,6 +75,14 @@ func (p *preparedBaseline) take() (int, bool) {
 // on it instead, its P free. WNOWAIT leaves the exit to exec.Cmd.Wait.
 func awaitExit(pid int) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err == unix.EINVAL { // Linux before 5.10: no flags
+		if fd, err = unix.PidfdOpen(pid, 0); err == nil {
+			err = unix.SetNonblock(fd, true)
+			if err != nil {
+				unix.Close(fd)
+			}
+		}
+	}
 	if err != nil {
 		return
 	}

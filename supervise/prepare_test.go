@@ -11,7 +11,7 @@ import (
 	"github.com/prodwrap/prodwrap/supervise"
 )
 
-// TestPrepareReadsTheFirstBaseline: Prepare's work leaves the OOM-kill
+// TestPrepareReadsTheFirstBaseline: Prepare leaves the OOM-kill
 // count for the next child, once.
 func TestPrepareReadsTheFirstBaseline(t *testing.T) {
 	want, err := supervise.OOMKills(0)
@@ -22,14 +22,14 @@ func TestPrepareReadsTheFirstBaseline(t *testing.T) {
 		t.Fatal(err)
 	}
 	supervise.ForgetPrepared() // as in a program that started no child yet
-	supervise.PrepareNow()
+	supervise.Prepare()
 	if n, ok := supervise.PreparedBaseline(); !ok || n < want {
 		t.Errorf("prepared baseline = %d, %v; want at least %d, true", n, ok, want)
 	}
 	if n, ok := supervise.PreparedBaseline(); ok {
 		t.Errorf("the baseline was taken twice (%d)", n)
 	}
-	supervise.PrepareNow() // late: a child looked already
+	supervise.Prepare() // late: a child looked already
 	if n, ok := supervise.PreparedBaseline(); ok {
 		t.Errorf("a baseline read after a child looked was kept (%d)", n)
 	}

@@ -1,13 +1,15 @@
 // Package early begins, while the program initialises, the work of
 // prodwrap's start that needs neither its configuration nor its child:
-// the registration of its signals ([signals.Early]) and the preparation of
-// the first child's start ([supervise.Prepare]: os's pidfd probe, the
-// lookup of the cgroup's OOM counter). They run beside the packages that
+// the registration of its signals ([signals.Early]) and, in the same
+// goroutine after it, the preparation of the first child's start
+// ([supervise.Prepare]: os's pidfd probe, the lookup of the cgroup's OOM
+// counter and its first baseline). They run beside the packages that
 // take longest to initialise (client_golang, sentry-go, net/http) instead
 // of before the child's start: the registration is a round trip to the
-// runtime's signal-mask thread per signal, the probe a fork. It is
-// imported by cmd/prodwrap alone, for this side effect; a library never
-// imports it.
+// runtime's signal-mask thread per signal, the probe a fork. The
+// sub-commands that own the signals but start no child (send, flush, test)
+// prepare in vain, in the background. It is imported by cmd/prodwrap
+// alone, for this side effect; a library never imports it.
 //
 // Go initialises a package after everything it imports, and otherwise in
 // the order of the import paths, so this package (which imports only
@@ -50,6 +52,5 @@ func init() {
 			return
 		}
 	}
-	signals.Early()
-	supervise.Prepare()
+	signals.Early(supervise.Prepare)
 }

@@ -19,8 +19,8 @@ import (
 // a stop request, and Register's set keeps what Early caught: a forwarded
 // signal reaches the child's channel.
 func helperEarlyTaken() int {
-	signals.Early()
-	signals.Early() // a second call does nothing
+	signals.Early(nil)
+	signals.Early(nil) // a second call does nothing
 	<-signals.EarlyRegistered()
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	s := signals.Register(supervise.DefaultSignals, false, nil)
@@ -54,7 +54,7 @@ func TestEarlySignalsAreTakenOver(t *testing.T) {
 // default (nothing happens) and the one kept (USR2) stays for the owner,
 // whose idle reader logs it; a USR1 after Register is not read either.
 func helperEarlyNarrowed() int {
-	signals.Early()
+	signals.Early(nil)
 	<-signals.EarlyRegistered()
 	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
 	syscall.Kill(os.Getpid(), syscall.SIGUSR2)

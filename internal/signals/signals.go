@@ -150,10 +150,16 @@ var early struct {
 // no signals (`prodwrap parse`, the exec trampoline: see early.Quiet); a
 // second call does nothing.
 //
+// then, when not nil, runs in the same goroutine once the registration is
+// done, so that Register never waits for it: more of the start's work
+// that can be done early (supervise.Prepare). In a goroutine of its own
+// it would share the second P with the registration, and the scheduler
+// could let it run first.
+//
 // Until Register, a signal of the set is caught and waits on the channel
 // instead of having its default effect: a SIGTERM in the first
 // milliseconds is a stop request, as it would be a moment later.
-func Early() {
+func Early(then func()) {
 	early.mu.Lock()
 	defer early.mu.Unlock()
 	if early.begun {
@@ -164,8 +170,11 @@ func Early() {
 	early.set = Set(supervise.DefaultSignals, os.Getpid() == 1)
 	early.done = make(chan struct{})
 	go func(c chan os.Signal, set []os.Signal, done chan struct{}) {
-		defer close(done)
 		signal.Notify(c, set...)
+		close(done)
+		if then != nil {
+			then()
+		}
 	}(early.c, early.set, early.done)
 }
 
