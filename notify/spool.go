@@ -158,10 +158,15 @@ func checkOwned(dir string) error {
 // mkdirNoFollow makes dir (one level) and checks that it is a directory
 // and not a symbolic link to one.
 func mkdirNoFollow(dir string) error {
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
+	// Lstat first: the directory is there at every start but the first,
+	// and a system call here is a few microseconds of each start.
 	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		fi, err = os.Lstat(dir)
+	}
 	if err != nil {
 		return err
 	}
