@@ -668,11 +668,15 @@ func ParseForwardSignal(s string) (unix.Signal, error) {
 
 // ParseSignal accepts "SIGTERM", "TERM" or "15".
 func ParseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n >= 65 {
-			return 0, fmt.Errorf("invalid signal %q: numbers go from 1 to 64", s)
+	// A name is tried as a number only when it looks like one: a failed
+	// Atoi allocates its error, for each of the dozen names of each start.
+	if s != "" && strings.ContainsRune("0123456789+-", rune(s[0])) {
+		if n, err := strconv.Atoi(s); err == nil {
+			if n <= 0 || n >= 65 {
+				return 0, fmt.Errorf("invalid signal %q: numbers go from 1 to 64", s)
+			}
+			return unix.Signal(n), nil
 		}
-		return unix.Signal(n), nil
 	}
 	name := strings.ToUpper(s)
 	if !strings.HasPrefix(name, "SIG") {
