@@ -27,17 +27,18 @@ const cgroupRoot = "/sys/fs/cgroup"
 //
 // prodwrap's own counter files are looked up once per process (reading
 // /proc/self/cgroup costs about as much as the counter itself; [Prepare]
-// does it while the program initialises) and again when they are gone: a
-// process moved to another cgroup reads the new one's.
+// does it while the program initialises) and again when they are gone or
+// that lookup failed: a process moved to another cgroup reads the new
+// one's.
 func OOMKills(pid int) (int, error) {
 	if pid <= 0 {
-		files, err := selfCounterFiles()
-		if err != nil {
-			return 0, err
+		if files, err := selfCounterFiles(); err == nil {
+			if n, err := firstCounter(files); !errors.Is(err, ErrNoCgroup) || len(files) == 0 {
+				return n, err
+			}
 		}
-		if n, err := firstCounter(files); !errors.Is(err, ErrNoCgroup) || len(files) == 0 {
-			return n, err
-		}
+		// Looked up afresh: the files are gone, or the first lookup
+		// failed (a transient error, such as EMFILE, is not kept).
 	}
 	files, err := counterFilesOf(pid)
 	if err != nil {

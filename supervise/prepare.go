@@ -18,7 +18,7 @@ import (
 // same work themselves.
 //
 // The first child's baseline is then read before its start rather than
-// just after (no OOM kill of its can be missed); a later child reads its
+// just after (none of its OOM kills can be missed); a later child reads its
 // own after its start.
 func Prepare() {
 	// Nothing here is needed: a failure is met again, and handled, where

@@ -10,8 +10,9 @@ package main
 import (
 	"os"
 
-	// Begins registering prodwrap's signals while the packages after it
-	// initialise (internal/signals, "Early").
+	// Begins registering prodwrap's signals, and preparing the first
+	// child's start, while the packages after it initialise
+	// (internal/early).
 	_ "github.com/prodwrap/prodwrap/internal/early"
 )
 
