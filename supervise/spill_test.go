@@ -3,6 +3,7 @@ package supervise
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +42,20 @@ func TestRemoveDeadSpills(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(target); string(b) != "keep" {
 		t.Errorf("the link's target changed")
+	}
+}
+
+// A spool directory that does not exist has no spill files; one that
+// cannot be listed is an error that names it.
+func TestRemoveDeadSpillsWithoutADirectory(t *testing.T) {
+	if n, err := RemoveDeadSpills(filepath.Join(t.TempDir(), "missing")); n != 0 || err != nil {
+		t.Errorf("RemoveDeadSpills(missing) = %d, %v; want 0, nil", n, err)
+	}
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := RemoveDeadSpills(file); n != 0 || err == nil || !strings.Contains(err.Error(), file) {
+		t.Errorf("RemoveDeadSpills(a file) = %d, %v; want 0 and an error naming it", n, err)
 	}
 }
