@@ -352,13 +352,19 @@ func BenchmarkStartup(b *testing.B) {
 		name string
 		argv []string
 	}
+	// Every Go starter is copied afresh here, at the same moment: how fast
+	// a binary starts depends on the state of its pages in the page cache,
+	// and in a whole bench/run prodwrap's and supervised's binaries were
+	// built fifteen minutes before the others (docs/benchmarks.md,
+	// "Issue 18's fourth pass").
+	dir := b.TempDir()
 	starters := []starter{
 		{"direct", []string{"/bin/true"}},
-		{"gowrap", []string{gowrap, "-signals", "/bin/true"}},
-		{"gowrap+client_golang", []string{buildFloor(b, "gowrap", "clientgolang"), "-signals", "/bin/true"}},
-		{"gowrap+sdks", []string{buildFloor(b, "gowrap", "sdks"), "-signals", "/bin/true"}},
-		{"supervised", []string{buildFloor(b, "supervised"), "/bin/true"}},
-		{"prodwrap", []string{prodwrapBin(b), "--", "/bin/true"}},
+		{"gowrap", []string{freshCopy(b, gowrap, dir), "-signals", "/bin/true"}},
+		{"gowrap+client_golang", []string{freshCopy(b, buildFloor(b, "gowrap", "clientgolang"), dir), "-signals", "/bin/true"}},
+		{"gowrap+sdks", []string{freshCopy(b, buildFloor(b, "gowrap", "sdks"), dir), "-signals", "/bin/true"}},
+		{"supervised", []string{freshCopy(b, buildFloor(b, "supervised"), dir), "/bin/true"}},
+		{"prodwrap", []string{freshCopy(b, prodwrapBin(b), dir), "--", "/bin/true"}},
 	}
 	for _, name := range []string{"tini", "dumb-init"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -367,7 +373,6 @@ func BenchmarkStartup(b *testing.B) {
 			b.Logf("%s not installed: not measured", name)
 		}
 	}
-	dir := b.TempDir()
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		b.Fatal(err)
@@ -419,6 +424,21 @@ func buildFloor(b *testing.B, name string, tags ...string) string {
 	return bin
 }
 
+// freshCopy copies the binary bin into a directory of its own under dir
+// and returns the copy's path.
+func freshCopy(b *testing.B, bin, dir string) string {
+	b.Helper()
+	sub, err := os.MkdirTemp(dir, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := filepath.Join(sub, filepath.Base(bin))
+	if err := copyBinary(bin, dst); err != nil {
+		b.Fatal(err)
+	}
+	return dst
+}
+
 // build builds pkg statically (CGO_ENABLED=0, as the Dockerfile of
 // docs/examples builds prodwrap) and installs a copy of the linker's output
 // at bin, as a deployment does: a binary started from the file the linker
@@ -434,18 +454,23 @@ func build(bin, pkg string, tags ...string) error {
 		return fmt.Errorf("build %s: %v\n%s", pkg, err, out)
 	}
 	defer os.Remove(linked)
-	in, err := os.Open(linked)
+	return copyBinary(linked, bin)
+}
+
+// copyBinary copies the executable src to a new file dst.
+func copyBinary(src, dst string) error {
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(bin, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		return fmt.Errorf("copy %s: %w", linked, err)
+		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	return out.Close()
 }
