@@ -543,6 +543,51 @@ loop:
 	return res, nil
 }
 
+// awaitExit returns once process pid has exited and can be waited for, or
+// at once when its exit cannot be polled (a kernel before 5.3, a seccomp
+// filter): exec.Cmd.Wait then blocks in waitid(2) from the start.
+//
+// exec.Cmd.Wait blocks in waitid(2), and a goroutine in a system call
+// holds its P until sysmon takes it back, 20 µs to 10 ms later. The
+// stderr reader holds another in read(2), by design (stderrPipe), so on a
+// machine of two cores the goroutines that become runnable while the
+// child runs (the spool's background flush, a log line of prodwrap's)
+// would wait for sysmon, and after a short child for its exit. A pidfd is
+// readable once the process has exited: the waiter parks in the netpoller
+// on it instead, its P free. WNOWAIT leaves the exit to exec.Cmd.Wait.
+func awaitExit(pid int) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err == unix.EINVAL { // Linux before 5.10: no flags
+		if fd, err = unix.PidfdOpen(pid, 0); err == nil {
+			err = unix.SetNonblock(fd, true)
+			if err != nil {
+				unix.Close(fd)
+			}
+		}
+	}
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "pidfd") // non-blocking: the netpoller's
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Read(func(fd uintptr) bool {
+		for {
+			var info unix.Siginfo
+			err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			// Done when it exited (si_signo is then SIGCHLD; 0 while it
+			// runs) and on any error, which Wait meets and returns.
+			return err != nil || info.Signo != 0
+		}
+	})
+}
+
 // handle handles a signal that reached prodwrap while the child ran:
 // it is forwarded when Forward lists it, wakes the reaper when it is
 // SIGCHLD, and is recorded otherwise.
