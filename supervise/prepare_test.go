@@ -14,13 +14,7 @@ import (
 // TestPrepareReadsTheFirstBaseline: Prepare leaves the OOM-kill
 // count for the next child, once.
 func TestPrepareReadsTheFirstBaseline(t *testing.T) {
-	want, err := supervise.OOMKills(0)
-	if errors.Is(err, supervise.ErrNoCgroup) {
-		t.Skip("no memory cgroup counter visible here")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := ownOOMKills(t)
 	supervise.ForgetPrepared() // as in a program that started no child yet
 	supervise.Prepare()
 	if n, ok := supervise.PreparedBaseline(); !ok || n < want {
@@ -41,13 +35,7 @@ func TestPrepareReadsTheFirstBaseline(t *testing.T) {
 // kill after Prepare read it: the first child killed by SIGKILL is then
 // OOMKilled, the next is not.
 func TestTheFirstChildTakesThePreparedBaseline(t *testing.T) {
-	n, err := supervise.OOMKills(0)
-	if errors.Is(err, supervise.ErrNoCgroup) {
-		t.Skip("no memory cgroup counter visible here")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := ownOOMKills(t)
 	supervise.SetPreparedBaseline(n - 1)
 	t.Cleanup(func() { supervise.PreparedBaseline() })
 	for i, want := range []bool{true, false} {
